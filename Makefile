@@ -1,0 +1,23 @@
+# Two entry points for a fresh clone (Python 3.11 + pip): `make demo` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+WORKDIR ?= demo_workdir
+
+.PHONY: install demo test clean
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(PY) main.py demo --workdir=$(WORKDIR)
+
+test: install
+	$(PY) -m pytest -q tests
+
+clean:
+	rm -rf $(VENV) $(WORKDIR) *.egg-info

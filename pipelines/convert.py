@@ -1,0 +1,75 @@
+"""`convert`: labelled images (tsv, jsonl, LMDB) to sharded TFRecords, in parallel."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from typing import Iterable
+
+from pipelines import schema
+from pipelines.records import WordRecord
+from pipelines.report import ConversionReport
+from pipelines.shards import ShardedWriter
+from pipelines.sources import read_items
+from pipelines.parallel import ordered_map
+from pipelines.validation import MAX_TEXT_LENGTH, init_worker, validate_or_error
+from textscanner.charset import load_charset
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class ConvertConfig:
+    input_format: str
+    input: str
+    output: str  # prefix of the shards
+    num_shards: int = 4
+    charset: str | None = "alnum36"  # None: accept any characters
+    image_root: str | None = None
+    strict: bool = False
+    num_workers: int = 0  # 0: one per CPU core
+    max_length: int = MAX_TEXT_LENGTH
+
+
+def write_records(results: Iterable[WordRecord | tuple[str, str, str]], output: str,
+                  num_shards: int, report: ConversionReport) -> ConversionReport:
+    """Writes valid records atomically into shards; counts the rejected ones in `report`."""
+    with ShardedWriter(output, num_shards) as writer:
+        for result in results:
+            if isinstance(result, WordRecord):
+                writer.write(schema.serialize(result))
+            else:
+                report.add_error(*result)
+        report.written = writer.count
+    report.shards = writer.paths
+    return report
+
+
+def convert(config: ConvertConfig) -> ConversionReport:
+    """Runs a conversion; the report is also saved as `OUTPUT.report.json`."""
+    if config.charset:
+        load_charset(config.charset)  # fail early on a bad charset spec
+    workers = config.num_workers or os.cpu_count() or 1
+    start = time.perf_counter()
+    items = read_items(config.input_format, config.input, config.image_root)
+    results = ordered_map(validate_or_error, items, workers, init_worker,
+                          (config.charset, config.max_length))
+    report = write_records(results, config.output, config.num_shards, ConversionReport())
+    seconds = time.perf_counter() - start
+    report_path = f"{config.output}.report.json"
+    report.save(report_path)
+    total = report.written + len(report.errors)
+    log.info("%s in %.1f s (%.0f samples/s); report: %s", report.summary(), seconds,
+             total / max(seconds, 1e-9), report_path)
+    return report
+
+
+def exit_code(report: ConversionReport, strict: bool) -> int:
+    """Non-zero when nothing was written and something failed, or on any error with strict."""
+    if report.errors and (strict or report.written == 0):
+        return 1
+    if report.written == 0:
+        return 1
+    return 0

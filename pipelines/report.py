@@ -1,0 +1,45 @@
+"""Counting and reporting bad samples: each names its source and reason; a JSON report."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import logging
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class ConversionReport:
+    """What a conversion wrote and what it rejected, and why."""
+
+    written: int = 0
+    errors: list[dict] = dataclasses.field(default_factory=list)
+    shards: list[str] = dataclasses.field(default_factory=list)
+    log_limit: int = 20
+
+    def add_error(self, source: str, reason: str, message: str) -> None:
+        self.errors.append({"source": source, "reason": reason, "message": message})
+        if len(self.errors) <= self.log_limit:
+            log.warning("skipped %s: %s: %s", source, reason, message)
+        elif len(self.errors) == self.log_limit + 1:
+            log.warning("more skipped samples: see the report file for all of them")
+
+    @property
+    def by_reason(self) -> dict[str, int]:
+        return dict(sorted(collections.Counter(e["reason"] for e in self.errors).items()))
+
+    def summary(self) -> str:
+        reasons = ", ".join(f"{k}={v}" for k, v in self.by_reason.items()) or "none"
+        return f"wrote {self.written} records to {len(self.shards)} shard(s); " \
+               f"skipped {len(self.errors)} ({reasons})"
+
+    def to_json(self) -> dict:
+        return {"written": self.written, "skipped": len(self.errors),
+                "skipped_by_reason": self.by_reason, "shards": self.shards,
+                "errors": self.errors}
+
+    def save(self, path: str) -> None:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(self.to_json(), f, ensure_ascii=False, indent=1)

@@ -1,0 +1,67 @@
+"""Sharded TFRecord output, written atomically: a shard appears only once it is complete."""
+
+from __future__ import annotations
+
+import glob
+import os
+
+import tensorflow as tf
+
+
+def shard_paths(prefix: str, num_shards: int) -> list[str]:
+    return [f"{prefix}-{i:05d}-of-{num_shards:05d}.tfrecord" for i in range(num_shards)]
+
+
+def expand_patterns(patterns: str | list[str]) -> list[str]:
+    """Comma-separated globs (or a list of them) to a sorted list of existing files."""
+    if isinstance(patterns, str):
+        patterns = [p for p in patterns.split(",") if p]
+    files = sorted({f for p in patterns for f in glob.glob(p)})
+    if not files:
+        raise FileNotFoundError(f"no files match {patterns}")
+    return files
+
+
+class ShardedWriter:
+    """Round-robin writer over `num_shards` files `PREFIX-0000i-of-0000n.tfrecord`.
+
+    Each shard is written to a temporary name and renamed on `close()`, so an interrupted
+    run never leaves a truncated file with a valid-looking name.
+    """
+
+    def __init__(self, prefix: str, num_shards: int):
+        if num_shards < 1:
+            raise ValueError(f"num_shards must be >= 1, got {num_shards}")
+        folder = os.path.dirname(os.path.abspath(prefix))
+        os.makedirs(folder, exist_ok=True)
+        self.paths = shard_paths(prefix, num_shards)
+        self._tmp = [f"{p}.tmp-{os.getpid()}" for p in self.paths]
+        self._writers = [tf.io.TFRecordWriter(t) for t in self._tmp]
+        self.count = 0
+
+    def write(self, serialized: bytes) -> None:
+        self._writers[self.count % len(self._writers)].write(serialized)
+        self.count += 1
+
+    def close(self) -> list[str]:
+        for w in self._writers:
+            w.close()
+        for tmp, final in zip(self._tmp, self.paths):
+            os.replace(tmp, final)
+        return self.paths
+
+    def abort(self) -> None:
+        for w in self._writers:
+            w.close()
+        for tmp in self._tmp:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+
+    def __enter__(self) -> "ShardedWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()

@@ -1,0 +1,108 @@
+"""Label sources for `convert`: tsv, jsonl and LMDB, each yielding RawItems in order."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Iterator
+
+from pipelines.validation import RawItem, RecordError
+
+INPUT_FORMATS = ("tsv", "jsonl", "lmdb")
+
+
+def _lines(path: str) -> Iterator[tuple[int, bytes]]:
+    with open(path, "rb") as f:
+        for line_no, raw in enumerate(f, 1):
+            raw = raw.rstrip(b"\r\n")
+            if raw.strip():
+                yield line_no, raw
+
+
+def _decode_line(raw: bytes) -> tuple[str, RecordError | None]:
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as e:
+        return "", RecordError("bad_utf8", f"line is not UTF-8 ({e.reason} at byte {e.start})")
+
+
+def read_tsv(path: str, image_root: str | None = None) -> Iterator[RawItem]:
+    """`relative/path.png<TAB>text` per line."""
+    root = image_root or os.path.dirname(os.path.abspath(path))
+    for line_no, raw in _lines(path):
+        source = f"{path}:{line_no}"
+        line, error = _decode_line(raw)
+        if error is None and "\t" not in line:
+            error = RecordError("missing_tab", f"no TAB between image path and text: {line!r}")
+        if error is not None:
+            yield RawItem(source=source, error=error)
+            continue
+        rel, text = line.split("\t", 1)
+        yield RawItem(source=source, text=text, image_path=os.path.join(root, rel))
+
+
+def read_jsonl(path: str, image_root: str | None = None) -> Iterator[RawItem]:
+    """`{"image": ..., "text": ..., "char_boxes": [...]}` per line (char_boxes optional)."""
+    root = image_root or os.path.dirname(os.path.abspath(path))
+    for line_no, raw in _lines(path):
+        source = f"{path}:{line_no}"
+        line, error = _decode_line(raw)
+        obj = None
+        if error is None:
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                error = RecordError("malformed_json", f"{e.msg} at column {e.colno}")
+        if error is None and not (isinstance(obj, dict) and isinstance(obj.get("image"), str)):
+            error = RecordError("malformed_json", 'expected an object with a string "image"')
+        if error is not None:
+            yield RawItem(source=source, error=error)
+            continue
+        yield RawItem(source=source, text=obj.get("text"),
+                      image_path=os.path.join(root, obj["image"]),
+                      char_boxes=obj.get("char_boxes"))
+
+
+def read_lmdb(path: str, image_root: str | None = None) -> Iterator[RawItem]:
+    """deep-text-recognition-benchmark layout: num-samples, image-%09d, label-%09d (1-based)."""
+    del image_root
+    try:
+        import lmdb
+    except ImportError:
+        raise RuntimeError("reading LMDB needs the `lmdb` package: "
+                           "pip install 'textscanner-tf[lmdb]'") from None
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no LMDB at {path}")
+    env = lmdb.open(path, readonly=True, lock=False, readahead=False, meminit=False,
+                    max_readers=8)
+    try:
+        with env.begin(write=False) as txn:
+            raw_count = txn.get(b"num-samples")
+            if raw_count is None:
+                raise ValueError(f"{path}: LMDB has no 'num-samples' key")
+            for index in range(1, int(raw_count) + 1):
+                image_key, label_key = b"image-%09d" % index, b"label-%09d" % index
+                source = f"{path}#{image_key.decode()}"
+                image, label = txn.get(image_key), txn.get(label_key)
+                error = None
+                if image is None:
+                    error = RecordError("missing_image", f"no key {image_key.decode()}")
+                elif label is None:
+                    error = RecordError("bad_text", f"no key {label_key.decode()}")
+                if error is None:
+                    text, error = _decode_line(bytes(label))
+                if error is not None:
+                    yield RawItem(source=source, error=error)
+                    continue
+                yield RawItem(source=source, text=text, image_bytes=bytes(image))
+    finally:
+        env.close()
+
+
+READERS = {"tsv": read_tsv, "jsonl": read_jsonl, "lmdb": read_lmdb}
+
+
+def read_items(input_format: str, path: str, image_root: str | None = None) -> Iterator[RawItem]:
+    if input_format not in READERS:
+        raise ValueError(f"unknown input format {input_format!r}; choose one of {INPUT_FORMATS}")
+    return READERS[input_format](path, image_root)

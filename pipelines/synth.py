@@ -1,0 +1,265 @@
+"""`synth`: renders word images with Pillow and the exact quadrilateral of every character.
+
+Sample i depends only on (seed, i), so output is identical whatever the number of workers.
+TensorFlow-free at import time: worker processes import this module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import io
+import logging
+import os
+import string
+from typing import Iterator, Sequence
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from pipelines.records import WordRecord
+from textscanner.charset import Charset, load_charset
+
+log = logging.getLogger(__name__)
+
+BUILTIN_FONT = "builtin"  # Pillow's own scalable font (no system font needed)
+_DEFAULT_FONT_GLOB = "/usr/share/fonts/truetype/dejavu/DejaVu*.ttf"
+
+_WORDS = """the of and to in is you that it he was for on are as with his they at be this from
+have or by one had not but what all were when we there can an your which their said if do will
+each about how up out them then she many some so these would other into has more her two like
+him see time could no make than first been its who now people my made over did down only way
+find use may water long little very after words called just where most know get through back
+much before go good new write our used me man too any day same right look think also around
+another came come work three word must because does part even place well such here take why
+things help put years different away again off went old number great tell men say small every
+found still between name should home big give air line set own under read last never us left
+end along while might next sound below saw something thought both few those always looked show
+large often together asked house world going want school important until form food keep children
+feet land side without boy once animals life enough took sometimes four head above kind began
+almost live page got earth need far hand high year mother light parts country father let night
+following picture being study second eyes soon times story boys since white days ever paper hard
+near sentence better best across during today others however sure means knew its try told young
+miles sun ways thing whole hear example heard several change answer room sea against top turned
+learn point city play toward five using himself usually money seen car morning station hotel
+street london paris coffee market garden river bridge museum bank police taxi open closed exit
+sale pizza restaurant center park airport shop pharmacy bakery stop north south east west""".split()
+
+_SYLLABLES = ("ba be bi bo bu ca co cu da de di do du fa fe fi fo ga go gu ha he hi ho la le "
+              "li lo lu ma me mi mo mu na ne ni no nu pa pe pi po pu ra re ri ro ru sa se si so "
+              "su ta te ti to tu va ve vi vo za ze zo an en in on un ar er or st th ch sh ck "
+              "ing ed ly er ion est").split()
+
+
+@dataclasses.dataclass
+class SynthConfig:
+    output: str = ""  # TFRecord prefix
+    num_samples: int = 1000
+    seed: int = 0
+    charset: str = "alnum36"
+    fonts: tuple[str, ...] = ()  # TTF/OTF files; empty: DejaVu if present, plus Pillow's font
+    num_shards: int = 4
+    num_workers: int = 0  # 0: one per core
+    min_length: int = 1
+    max_length: int = 12
+    min_font_size: int = 20
+    max_font_size: int = 44
+    max_rotation_degrees: float = 4.0
+    max_shear: float = 0.15
+    blur_probability: float = 0.3
+    noise_probability: float = 0.3
+    clean: bool = False  # no rotation, shear, blur or noise (for tests)
+
+
+def default_fonts() -> list[str]:
+    fonts = sorted(glob.glob(_DEFAULT_FONT_GLOB))
+    # Extra-light faces are too faint to be fair training data.
+    return [f for f in fonts if "ExtraLight" not in f] + [BUILTIN_FONT]
+
+
+def _alphabet(charset: Charset) -> list[str]:
+    chars = list(charset.chars)
+    if charset.case_fold:  # case-folded sets still see both cases in images
+        chars += [c.upper() for c in chars if c.upper() != c and len(c.upper()) == 1]
+    return chars
+
+
+def random_text(rng: np.random.Generator, alphabet: Sequence[str], min_len: int,
+                max_len: int) -> str:
+    """Dictionary words, pseudo-words, numbers or random strings, in varied case."""
+    letters = set(alphabet)
+    kind = rng.random()
+    if kind < 0.35:
+        word = _WORDS[rng.integers(len(_WORDS))]
+    elif kind < 0.55:
+        word = "".join(_SYLLABLES[i] for i in rng.integers(len(_SYLLABLES), size=rng.integers(1, 5)))
+    elif kind < 0.7:
+        word = "".join(rng.choice(list(string.digits), size=rng.integers(1, 9)))
+    else:
+        word = ""
+    word = "".join(c for c in word if c in letters or c.upper() in letters)
+    case = rng.random()
+    if case < 0.2:
+        word = word.upper()
+    elif case < 0.45:
+        word = word.capitalize()
+    word = "".join(c for c in word if c in letters)
+    if not (min_len <= len(word) <= max_len):
+        length = int(rng.integers(min_len, max_len + 1))
+        word = "".join(alphabet[i] for i in rng.integers(len(alphabet), size=length))
+    return word
+
+
+def _load_font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    if path == BUILTIN_FONT:
+        return ImageFont.load_default(size=size)
+    return ImageFont.truetype(path, size=size, layout_engine=ImageFont.Layout.BASIC)
+
+
+def _colours(rng: np.random.Generator) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Background and text colours with enough luminance contrast."""
+    while True:
+        bg, fg = rng.integers(0, 256, size=(2, 3))
+        lum = np.array([0.299, 0.587, 0.114])
+        if abs(float(bg @ lum - fg @ lum)) > 90:
+            return tuple(int(v) for v in bg), tuple(int(v) for v in fg)
+
+
+def _background(rng: np.random.Generator, size: tuple[int, int],
+                colour: tuple[int, ...]) -> Image.Image:
+    width, height = size
+    base = np.empty((height, width, 3), np.float32)
+    base[:] = colour
+    style = rng.random()
+    if style < 0.3:  # horizontal or vertical gradient
+        ramp = np.linspace(-1, 1, width if rng.random() < 0.5 else height, dtype=np.float32)
+        ramp = ramp[None, :, None] if ramp.size == width else ramp[:, None, None]
+        base += ramp * rng.uniform(10, 35)
+    elif style < 0.5:  # soft texture
+        small = rng.normal(0, rng.uniform(8, 25), size=(max(height // 8, 1), max(width // 8, 1), 3))
+        texture = Image.fromarray(np.clip(small + 128, 0, 255).astype(np.uint8))
+        base += np.asarray(texture.resize((width, height), Image.BILINEAR), np.float32) - 128
+    return Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
+
+
+def render_word(text: str, font: ImageFont.FreeTypeFont, rng: np.random.Generator,
+                clean: bool = False, max_rotation: float = 4.0, max_shear: float = 0.15,
+                blur_probability: float = 0.3, noise_probability: float = 0.3
+                ) -> tuple[Image.Image, np.ndarray]:
+    """Draws `text` one glyph at a time; returns the image and [len(text), 8] quads."""
+    ascent, descent = font.getmetrics()
+    size = font.size
+    spacing = 0.0 if clean else float(rng.uniform(-0.04, 0.25)) * size
+    pad = size
+    advances = [font.getlength(c) for c in text]
+    width = int(sum(advances) + spacing * (len(text) - 1) + 2 * pad)
+    height = int(ascent + descent + 2 * pad)
+    bg, fg = _colours(rng)
+    image = _background(rng, (width, height), bg)
+    draw = ImageDraw.Draw(image)
+    quads = []
+    x = float(pad)
+    for char, advance in zip(text, advances):
+        draw.text((x, pad), char, font=font, fill=fg)
+        left, top, right, bottom = font.getbbox(char)
+        x0, y0, x1, y1 = x + left, pad + top, x + right, pad + bottom
+        quads.append([x0, y0, x1, y0, x1, y1, x0, y1])
+        x += advance + spacing
+    quads = np.asarray(quads, np.float64)
+
+    if not clean:
+        image, quads = _warp(image, quads, rng, bg, max_rotation, max_shear)
+    image, quads = _crop(image, quads, rng, size, clean)
+    if not clean:
+        if rng.random() < blur_probability:
+            image = image.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.3, 1.2))))
+        if rng.random() < noise_probability:
+            array = np.asarray(image, np.float32)
+            array += rng.normal(0, rng.uniform(2, 10), size=array.shape)
+            image = Image.fromarray(np.clip(array, 0, 255).astype(np.uint8))
+    return image, quads.astype(np.float32)
+
+
+def _warp(image: Image.Image, quads: np.ndarray, rng: np.random.Generator,
+          fill: tuple[int, ...], max_rotation: float, max_shear: float
+          ) -> tuple[Image.Image, np.ndarray]:
+    """Small rotation and shear about the centre; the quads move with the pixels."""
+    angle = np.deg2rad(rng.uniform(-max_rotation, max_rotation))
+    shear = rng.uniform(-max_shear, max_shear)
+    cos, sin = np.cos(angle), np.sin(angle)
+    linear = np.array([[cos, -sin], [sin, cos]]) @ np.array([[1.0, shear], [0.0, 1.0]])
+    w, h = image.size
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64) - [w / 2, h / 2]
+    moved = corners @ linear.T
+    new_w = int(np.ceil(moved[:, 0].max() - moved[:, 0].min()))
+    new_h = int(np.ceil(moved[:, 1].max() - moved[:, 1].min()))
+    # forward: p' = linear (p - c) + c'; Pillow wants the inverse (output -> input).
+    c, c_new = np.array([w / 2, h / 2]), np.array([new_w / 2, new_h / 2])
+    inverse = np.linalg.inv(linear)
+    offset = c - inverse @ c_new
+    data = (inverse[0, 0], inverse[0, 1], offset[0], inverse[1, 0], inverse[1, 1], offset[1])
+    warped = image.transform((new_w, new_h), Image.AFFINE, data, resample=Image.BILINEAR,
+                             fillcolor=fill)
+    points = quads.reshape(-1, 2)
+    points = (points - c) @ linear.T + c_new
+    return warped, points.reshape(-1, 8)
+
+
+def _crop(image: Image.Image, quads: np.ndarray, rng: np.random.Generator, size: int,
+          clean: bool) -> tuple[Image.Image, np.ndarray]:
+    points = quads.reshape(-1, 2)
+    margins = (np.full(4, 0.15) if clean else rng.uniform(0.02, 0.35, size=4)) * size
+    left = max(int(np.floor(points[:, 0].min() - margins[0])), 0)
+    top = max(int(np.floor(points[:, 1].min() - margins[1])), 0)
+    right = min(int(np.ceil(points[:, 0].max() + margins[2])), image.width)
+    bottom = min(int(np.ceil(points[:, 1].max() + margins[3])), image.height)
+    points = points - [left, top]
+    return image.crop((left, top, right, bottom)), points.reshape(-1, 8)
+
+
+# Per-process state for parallel rendering.
+_state: dict = {}
+
+
+def init_worker(config: SynthConfig) -> None:
+    charset = load_charset(config.charset)
+    fonts = list(config.fonts) or default_fonts()
+    for path in fonts:
+        if path != BUILTIN_FONT and not os.path.isfile(path):
+            raise FileNotFoundError(f"font file not found: {path}")
+    _state.update(config=config, alphabet=_alphabet(charset), fonts=fonts)
+
+
+def render_sample(index: int) -> WordRecord:
+    """Sample `index` of the configured run; depends only on (seed, index)."""
+    config: SynthConfig = _state["config"]
+    rng = np.random.default_rng([config.seed, index])
+    text = random_text(rng, _state["alphabet"], config.min_length, config.max_length)
+    font_path = _state["fonts"][rng.integers(len(_state["fonts"]))]
+    font = _load_font(font_path, int(rng.integers(config.min_font_size, config.max_font_size + 1)))
+    image, quads = render_word(text, font, rng, config.clean, config.max_rotation_degrees,
+                               config.max_shear, config.blur_probability,
+                               config.noise_probability)
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=int(rng.integers(80, 96)))
+    return WordRecord(image=out.getvalue(), height=image.height, width=image.width, text=text,
+                      source=f"synth:seed={config.seed}:{index}", char_boxes=quads)
+
+
+def render_samples(config: SynthConfig, start: int = 0) -> Iterator[WordRecord]:
+    """Samples start .. start + num_samples - 1, rendered in parallel, in order."""
+    from pipelines.parallel import ordered_map
+    workers = config.num_workers or os.cpu_count() or 1
+    return ordered_map(render_sample, range(start, start + config.num_samples), workers,
+                       init_worker, (config,))
+
+
+def write_synth(config: SynthConfig):
+    """Renders `config.num_samples` words into sharded TFRecords; returns the report."""
+    from pipelines.convert import write_records
+    from pipelines.report import ConversionReport
+    report = write_records(render_samples(config), config.output, config.num_shards,
+                           ConversionReport())
+    report.save(f"{config.output}.report.json")
+    log.info("synth: %s", report.summary())
+    return report

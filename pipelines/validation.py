@@ -1,0 +1,231 @@
+"""Checks one labelled image and turns it into a WordRecord, or says precisely why not.
+
+TensorFlow-free on purpose: converter worker processes import only Pillow and numpy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from typing import Any, Sequence
+
+import numpy as np
+from PIL import Image
+
+from pipelines.records import WordRecord
+from textscanner.charset import Charset, normalize_text
+
+MAX_TEXT_LENGTH = 30
+# A box is rejected when less than this fraction of its area lies inside the image,
+# and clipped to the image otherwise.
+MIN_INSIDE_FRACTION = 0.5
+MIN_BOX_AREA = 0.25  # pixels^2
+# Formats TensorFlow decodes whose original bytes we keep unchanged (in RGB or grey).
+_KEEP_FORMATS = {"JPEG", "PNG", "BMP"}
+
+
+class RecordError(Exception):
+    """A sample that cannot be used; `reason` is a short machine-readable code."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message
+
+
+@dataclasses.dataclass
+class RawItem:
+    """A sample as read from a label source, before validation."""
+
+    source: str
+    text: str | None = None
+    image_path: str | None = None
+    image_bytes: bytes | None = None
+    char_boxes: Any = None
+    error: RecordError | None = None  # set when the label source itself is broken
+
+
+def read_image(item: RawItem) -> bytes:
+    if item.image_bytes is not None:
+        return item.image_bytes
+    try:
+        with open(item.image_path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise RecordError("missing_image", f"no such file {item.image_path}") from None
+    except OSError as e:
+        raise RecordError("missing_image", f"cannot read {item.image_path}: {e}") from None
+
+
+def _is_16bit_png(data: bytes) -> bool:
+    return data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 24 and data[24] == 16
+
+
+def _to_rgb8(image: Image.Image) -> Image.Image:
+    """Any Pillow image to 8-bit RGB; transparency is composited over white."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        array = np.asarray(image, dtype=np.uint32)
+        scale = 257.0 if array.max(initial=0) > 255 else 1.0
+        return Image.fromarray(np.clip(array / scale, 0, 255).astype(np.uint8)).convert("RGB")
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA"):
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def validate_image(data: bytes) -> tuple[bytes, int, int]:
+    """Returns (encoded bytes TensorFlow can decode to RGB, height, width)."""
+    if not data:
+        raise RecordError("corrupt_image", "empty file (0 bytes)")
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()  # raises on truncated data
+    except Exception as e:  # Pillow raises many types here
+        raise RecordError("corrupt_image", f"cannot decode image: {e}") from None
+    width, height = image.size
+    if width == 0 or height == 0:
+        raise RecordError("empty_image", f"image has size {width}x{height}")
+    frames = getattr(image, "n_frames", 1)
+    keep = (image.format in _KEEP_FORMATS and image.mode in ("RGB", "L")
+            and frames == 1 and not _is_16bit_png(data))
+    if keep:
+        return data, height, width
+    out = io.BytesIO()
+    _to_rgb8(image).save(out, format="PNG")
+    return out.getvalue(), height, width
+
+
+def validate_text(text: Any, charset: Charset | None, max_length: int) -> str:
+    if not isinstance(text, str):
+        raise RecordError("bad_text", f"text must be a string, got {type(text).__name__}")
+    text = normalize_text(text)
+    if text == "":
+        raise RecordError("empty_text", "the text is empty")
+    if charset is not None:
+        unknown = charset.unknown_chars(text)
+        if unknown:
+            shown = "".join(dict.fromkeys(unknown))
+            raise RecordError("unknown_chars", f"{len(unknown)} character(s) outside charset "
+                                               f"{charset.name!r}: {shown!r} in {text!r}")
+    if len(text) > max_length:
+        raise RecordError("too_long", f"{len(text)} characters > {max_length}: {text!r}")
+    return text
+
+
+def polygon_area(points: np.ndarray) -> float:
+    """Absolute shoelace area of a polygon given as [k, 2]."""
+    if len(points) < 3:
+        return 0.0
+    x, y = points[:, 0], points[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
+def clip_polygon(points: np.ndarray, width: float, height: float) -> np.ndarray:
+    """Sutherland-Hodgman clipping of a polygon [k, 2] to [0, width] x [0, height]."""
+    def clip(poly, inside, intersect):
+        out = []
+        for i in range(len(poly)):
+            cur, prev = poly[i], poly[i - 1]
+            if inside(cur):
+                if not inside(prev):
+                    out.append(intersect(prev, cur))
+                out.append(cur)
+            elif inside(prev):
+                out.append(intersect(prev, cur))
+        return out
+
+    def at_x(x0):
+        return lambda p, q: (x0, p[1] + (q[1] - p[1]) * (x0 - p[0]) / (q[0] - p[0]))
+
+    def at_y(y0):
+        return lambda p, q: (p[0] + (q[0] - p[0]) * (y0 - p[1]) / (q[1] - p[1]), y0)
+
+    poly = [tuple(p) for p in points]
+    for inside, intersect in ((lambda p: p[0] >= 0, at_x(0.0)),
+                              (lambda p: p[0] <= width, at_x(width)),
+                              (lambda p: p[1] >= 0, at_y(0.0)),
+                              (lambda p: p[1] <= height, at_y(height))):
+        if not poly:
+            break
+        poly = clip(poly, inside, intersect)
+    return np.asarray(poly, np.float64).reshape(-1, 2)
+
+
+def to_quad(box: Sequence[float]) -> np.ndarray:
+    """[x1, y1, x2, y2] or 8 quadrilateral coordinates to an [8] array."""
+    values = np.asarray(box, np.float64).reshape(-1)
+    if values.size == 4:
+        x1, y1, x2, y2 = values
+        return np.array([x1, y1, x2, y1, x2, y2, x1, y2])
+    if values.size == 8:
+        return values
+    raise ValueError(f"a box needs 4 or 8 numbers, got {values.size}")
+
+
+def validate_boxes(boxes: Any, text: str, width: int, height: int) -> np.ndarray | None:
+    """Boxes as [len(text), 8] float32 clipped to the image, or None for no boxes."""
+    if boxes is None:
+        return None
+    if not isinstance(boxes, (list, tuple, np.ndarray)):
+        raise RecordError("bad_boxes", f"char_boxes must be a list, got {type(boxes).__name__}")
+    if len(boxes) != len(text):
+        raise RecordError("box_count", f"{len(boxes)} boxes for {len(text)} characters "
+                                       f"of {text!r}")
+    quads = []
+    for k, box in enumerate(boxes):
+        try:
+            quad = to_quad(box)
+        except (ValueError, TypeError) as e:
+            raise RecordError("bad_boxes", f"box {k} ({text[k]!r}): {e}") from None
+        if not np.all(np.isfinite(quad)):
+            raise RecordError("bad_boxes", f"box {k} ({text[k]!r}) has non-finite values")
+        points = quad.reshape(4, 2)
+        area = polygon_area(points)
+        if area < MIN_BOX_AREA:
+            raise RecordError("degenerate_box",
+                              f"box {k} ({text[k]!r}) {quad.tolist()} has area {area:.3g}")
+        inside = polygon_area(clip_polygon(points, width, height)) / area
+        if inside < MIN_INSIDE_FRACTION:
+            raise RecordError("box_outside", f"box {k} ({text[k]!r}) {quad.tolist()} lies "
+                                             f"{100 * (1 - inside):.0f}% outside the "
+                                             f"{width}x{height} image")
+        points[:, 0] = np.clip(points[:, 0], 0, width)
+        points[:, 1] = np.clip(points[:, 1], 0, height)
+        quads.append(points.reshape(8))
+    return np.asarray(quads, np.float32)
+
+
+def validate(item: RawItem, charset: Charset | None,
+             max_length: int = MAX_TEXT_LENGTH) -> WordRecord:
+    """Raises RecordError with the reason; returns a WordRecord ready to serialize."""
+    if item.error is not None:
+        raise item.error
+    text = validate_text(item.text, charset, max_length)
+    data, height, width = validate_image(read_image(item))
+    boxes = validate_boxes(item.char_boxes, text, width, height)
+    return WordRecord(image=data, height=height, width=width, text=text,
+                      source=item.source, char_boxes=boxes)
+
+
+
+# Per-process state for parallel validation (see pipelines.parallel.ordered_map).
+_worker_charset: Charset | None = None
+_worker_max_length = MAX_TEXT_LENGTH
+
+
+def init_worker(charset_spec: str | None, max_length: int) -> None:
+    from textscanner.charset import load_charset
+    global _worker_charset, _worker_max_length
+    _worker_charset = load_charset(charset_spec) if charset_spec else None
+    _worker_max_length = max_length
+
+
+def validate_or_error(item: RawItem) -> WordRecord | tuple[str, str, str]:
+    """A WordRecord, or (source, reason, message) for a rejected item."""
+    try:
+        return validate(item, _worker_charset, _worker_max_length)
+    except RecordError as e:
+        return item.source, e.reason, e.message

@@ -1,0 +1,74 @@
+"""Synthetic words: boxes cover each character's ink; same seed, same records."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from pipelines import synth
+
+
+def _records(n, seed=3, workers=1, **kw):
+    config = synth.SynthConfig(num_samples=n, seed=seed, num_workers=workers, **kw)
+    return list(synth.render_samples(config))
+
+
+def _ink_mask(image: np.ndarray) -> np.ndarray:
+    """Pixels far from the background colour (the median of the border)."""
+    border = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+    background = np.median(border, axis=0)
+    return np.abs(image.astype(np.float32) - background).sum(-1) > 120
+
+
+def _quad_mask(quad, size, grow=1.0):
+    mask = Image.new("L", size, 0)
+    pts = quad.reshape(4, 2)
+    centre = pts.mean(0)
+    pts = centre + (pts - centre) * 1.0 + np.sign(pts - centre) * grow
+    ImageDraw.Draw(mask).polygon([tuple(p) for p in pts], fill=1)
+    return np.asarray(mask, bool)
+
+
+@pytest.mark.parametrize("clean", [True, False])
+def test_boxes_cover_the_ink_of_each_character(clean):
+    inside_fracs, per_char_ink = [], []
+    for rec in _records(30, clean=clean, blur_probability=0.0, noise_probability=0.0):
+        image = np.asarray(Image.open(io.BytesIO(rec.image)).convert("RGB"))
+        ink = _ink_mask(image)
+        masks = [_quad_mask(q, (rec.width, rec.height)) for q in rec.char_boxes]
+        union = np.any(masks, axis=0)
+        inside_fracs.append(ink[union].sum() / max(ink.sum(), 1))
+        per_char_ink += [ink[m].sum() > 0 for m in masks]
+        assert len(rec.char_boxes) == len(rec.text)
+    assert np.median(inside_fracs) > 0.97, inside_fracs
+    assert np.min(inside_fracs) > 0.85, inside_fracs
+    assert np.mean(per_char_ink) > 0.97  # nearly every box holds ink (a '.' may blur away)
+
+
+def test_same_seed_same_records_any_worker_count():
+    serial = _records(12, seed=7, workers=1)
+    parallel = _records(12, seed=7, workers=2)
+    assert [(r.text, r.image) for r in serial] == [(r.text, r.image) for r in parallel]
+    for a, b in zip(serial, parallel):
+        np.testing.assert_array_equal(a.char_boxes, b.char_boxes)
+    other = _records(12, seed=8)
+    assert [r.text for r in other] != [r.text for r in serial]
+
+
+def test_text_stays_inside_charset_and_lengths():
+    from textscanner.charset import load_charset
+    cs = load_charset("alnum36")
+    for rec in _records(60, min_length=2, max_length=6):
+        assert 2 <= len(rec.text) <= 6
+        assert cs.encode(rec.text).ok
+
+
+def test_custom_font_and_missing_font(tmp_path):
+    import glob
+    fonts = glob.glob("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    if fonts:
+        recs = _records(3, fonts=tuple(fonts))
+        assert all(len(r.char_boxes) == len(r.text) for r in recs)
+    with pytest.raises(FileNotFoundError, match="font file not found"):
+        _records(1, fonts=(str(tmp_path / "none.ttf"),))
