@@ -41,9 +41,21 @@ def cmd_convert(args: list[str]) -> int:
     return exit_code(report, config.strict)
 
 
+def cmd_inspect(args: list[str]) -> int:
+    from flags import configs
+    from pipelines.inspect import inspect_samples
+    from textscanner.charset import load_charset
+    result = inspect_samples(configs.inspect_config(), load_charset(FLAGS.charset))
+    print(f"wrote {result['output']} ({len(result['texts'])} samples)")
+    if result["skipped"]:
+        print(f"skipped records: {result['skipped']}")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "synth": cmd_synth,
     "convert": cmd_convert,
+    "inspect": cmd_inspect,
 }
 
 

@@ -40,3 +40,10 @@ def save_flags(folder: str) -> str:
     with open(path, "w", encoding="utf-8") as f:
         f.write(FLAGS.flags_into_string())
     return path
+
+
+def inspect_config():
+    from pipelines.inspect import InspectConfig
+    _require("data", "output")
+    return InspectConfig(data=FLAGS.data, output=FLAGS.output, num_samples=FLAGS.num_images,
+                         augment=FLAGS.augment, seed=FLAGS.seed)

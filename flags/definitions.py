@@ -21,3 +21,10 @@ flags.DEFINE_string("input", None, "convert: label file (tsv, jsonl) or LMDB fol
 flags.DEFINE_string("image_root", None, "convert: folder image paths are relative to "
                                         "(default: the label file's folder).")
 flags.DEFINE_bool("strict", False, "convert: exit non-zero on any rejected sample.")
+
+# Reading TFRecords: inspect, train, evaluate, benchmark.
+flags.DEFINE_string("data", None, "inspect/evaluate/benchmark: TFRecord glob(s), comma-separated.")
+flags.DEFINE_bool("augment", False, "inspect/benchmark: apply training augmentation.")
+flags.DEFINE_integer("num_images", 16, "inspect: samples in the grid.")
+flags.DEFINE_bool("keep_aspect", False, "Resize keeping the aspect ratio and pad (default: "
+                                        "stretch to 64x256 as in the paper).")

@@ -1,0 +1,34 @@
+"""Builders of small real TFRecord sets for tests."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pipelines import schema
+from pipelines.records import WordRecord
+from pipelines.shards import ShardedWriter
+from tests.conftest import encode_image
+
+
+def block_word(text: str, width: int = 160, height: int = 40, seed: int = 0,
+               with_boxes: bool = True) -> WordRecord:
+    """White image with one dark solid block per character; boxes = the blocks."""
+    rng = np.random.default_rng(seed)
+    image = np.full((height, width, 3), 255, np.uint8)
+    step = width / (len(text) + 1)
+    quads = []
+    for k in range(len(text)):
+        x0 = int(step * (k + 0.5) + rng.integers(0, 3))
+        x1 = int(x0 + step * 0.7)
+        y0, y1 = int(height * 0.2), int(height * 0.8)
+        image[y0:y1, x0:x1] = 0
+        quads.append([x0, y0, x1, y0, x1, y1, x0, y1])
+    return WordRecord(image=encode_image(image), height=height, width=width, text=text,
+                      source=f"blocks:{seed}", char_boxes=np.array(quads) if with_boxes else None)
+
+
+def write_records(prefix: str, records: list[WordRecord], num_shards: int = 2) -> list[str]:
+    with ShardedWriter(prefix, num_shards) as writer:
+        for rec in records:
+            writer.write(schema.serialize(rec))
+    return writer.paths

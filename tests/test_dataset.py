@@ -1,0 +1,128 @@
+"""The tf.data pipeline on real TFRecords written to disk."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pipelines import decode
+from pipelines.augment import AugmentConfig
+from pipelines.dataset import InputConfig, InputPipeline
+from tests.conftest import encode_image
+from tests.helpers import block_word, write_records
+from textscanner.charset import load_charset
+
+CHARSET = load_charset("alnum36")
+
+
+def _pipeline(pattern, **kw):
+    return InputPipeline(InputConfig(pattern, **kw), CHARSET)
+
+
+def test_batches_have_the_documented_shapes(tmp_path):
+    words = ["ab", "hello", "x", "TEXT"]
+    write_records(str(tmp_path / "d"), [block_word(w, seed=i) for i, w in enumerate(words)])
+    batch = next(iter(_pipeline(str(tmp_path / "d-*"), global_batch_size=4, is_training=False)()))
+    assert batch["image"].shape == (4, 64, 256, 3) and batch["image"].dtype == tf.float32
+    assert batch["class_map"].shape == (4, 32, 128) and batch["class_map"].dtype == tf.int32
+    assert batch["order_map"].dtype == tf.int32 and batch["loc_map"].dtype == tf.float32
+    assert batch["text_ids"].shape == (4, 30)
+    lengths = sorted(batch["length"].numpy().tolist())
+    assert lengths == [1, 2, 4, 5]
+    texts = sorted(t.decode() for t in batch["text"].numpy())
+    assert texts == sorted(words)
+    for ids, n, text in zip(batch["text_ids"].numpy(), batch["length"].numpy(),
+                            batch["text"].numpy()):
+        assert CHARSET.decode(ids[:n]) == text.decode().lower() and not ids[n:].any()
+    assert float(tf.reduce_max(batch["loc_map"])) > 0.9
+
+
+@pytest.mark.parametrize("geometric", [False, True])
+def test_targets_stay_on_the_blocks_under_augmentation(tmp_path, geometric):
+    records = [block_word("abcde", seed=i) for i in range(8)]
+    write_records(str(tmp_path / "d"), records, 1)
+    augment = AugmentConfig(geometric=geometric, max_rotation_degrees=12.0, max_shear=0.3,
+                            max_translate=0.08, photometric=False)
+    pipe = _pipeline(str(tmp_path / "d-*"), global_batch_size=8, augment=augment)
+    batch = next(iter(pipe()))
+    image = tf.image.resize(batch["image"], [32, 128], method="area").numpy().mean(-1)
+    char_pixels = batch["class_map"].numpy() > 0
+    dark = image < 0.5
+    assert char_pixels.sum() > 8 * 5 * 10
+    # class pixels are the shrunk blocks: nearly all of them must be dark
+    assert dark[char_pixels].mean() > 0.97
+    order_pixels = batch["order_map"].numpy() > 0
+    assert dark[order_pixels].mean() > 0.85
+
+
+def test_unknown_characters_are_skipped_counted_and_logged(tmp_path, capfd):
+    records = [block_word("ok", seed=0), block_word("a$b", seed=1), block_word("fine", seed=2),
+               block_word("x" * 31, width=400, seed=3)]
+    write_records(str(tmp_path / "d"), records, 1)
+    pipe = _pipeline(str(tmp_path / "d-*"), global_batch_size=8, is_training=False)
+    batches = list(pipe())
+    texts = sorted(t.decode() for b in batches for t in b["text"].numpy())
+    assert texts == ["fine", "ok"]
+    assert pipe.skipped_counts() == {"unknown_chars": 1, "too_long": 1}
+    err = capfd.readouterr().err
+    assert "skipped record blocks:1: unknown_chars (unknown: '$') text 'a$b'" in err
+    assert "skipped record blocks:3: too_long" in err
+
+
+@pytest.mark.parametrize("num_files", [4, 1])
+def test_sharding_is_disjoint_and_complete(tmp_path, num_files):
+    texts = [f"w{i}" for i in range(24)]
+    write_records(str(tmp_path / "d"), [block_word(t, seed=i) for i, t in enumerate(texts)],
+                  num_files)
+    seen = []
+    for index in range(2):
+        ctx = tf.distribute.InputContext(num_input_pipelines=2, input_pipeline_id=index,
+                                         num_replicas_in_sync=2)
+        pipe = _pipeline(str(tmp_path / "d-*"), global_batch_size=4, is_training=False)
+        seen.append([t.decode() for b in pipe(ctx) for t in b["text"].numpy()])
+        assert all(b["image"].shape[0] <= 2 for b in pipe(ctx))  # per-replica batch
+    assert not set(seen[0]) & set(seen[1])
+    assert sorted(seen[0] + seen[1]) == sorted(texts)
+
+
+def test_functions_are_traced_once_not_per_batch(tmp_path):
+    write_records(str(tmp_path / "d"), [block_word("ab", seed=i) for i in range(40)], 2)
+    pipe = _pipeline(str(tmp_path / "d-*"), global_batch_size=4, augment=AugmentConfig())
+    calls = {"parse": 0, "render": 0}
+    parse, render = pipe.parse, pipe.render
+
+    def counting(name, fn):
+        def wrapped(x):
+            calls[name] += 1  # Python runs only while tracing
+            return fn(x)
+        return wrapped
+
+    pipe.parse, pipe.render = counting("parse", parse), counting("render", render)
+    iterator = iter(pipe())
+    for _ in range(15):
+        next(iterator)
+    assert calls == {"parse": 1, "render": 1}
+
+
+@pytest.mark.parametrize("fmt,mode", [("PNG", "RGBA"), ("PNG", "L"), ("GIF", "P"),
+                                      ("BMP", "RGB"), ("JPEG", "RGB")])
+def test_decode_formats_to_rgb(fmt, mode):
+    from PIL import Image
+    import io
+    array = np.zeros((20, 50, 3), np.uint8)
+    array[:, 25:] = 250
+    out = io.BytesIO()
+    Image.fromarray(array).convert(mode).save(out, format=fmt)
+    image = decode.preprocess_encoded(tf.constant(out.getvalue()))
+    assert image.shape == (64, 256, 3)
+    values = image.numpy()
+    # (the GIF palette maps 250 to 204)
+    assert values[:, :100].max() < 0.1 and values[:, 160:].min() > 0.75
+
+
+def test_keep_aspect_scales_and_pads():
+    image = tf.ones([32, 64, 3], tf.uint8) * 200
+    out, scale = decode.resize(image, keep_aspect=True)
+    assert out.shape == (64, 256, 3)
+    np.testing.assert_allclose(scale.numpy(), [2.0, 2.0])
+    stretched, scale = decode.resize(image)
+    np.testing.assert_allclose(scale.numpy(), [4.0, 2.0])
