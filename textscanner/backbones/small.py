@@ -1,0 +1,42 @@
+"""A small residual backbone (about 1.3 M parameters) of the same multi-scale shape as
+ResNet-50, for CPUs, tests and the demo. Narrow at stride 2, where pixels are many."""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from textscanner.backbones import load_weights_or_explain, register
+
+WIDTHS = (24, 48, 96, 160, 256)  # strides 2, 4, 8, 16, 32
+
+
+def _conv_bn(x, filters, strides=1, name=""):
+    x = layers.Conv2D(filters, 3, strides, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.ReLU(name=f"{name}_relu")(x)
+
+
+def _residual(x, filters, name):
+    y = _conv_bn(x, filters, name=f"{name}_a")
+    y = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_b_conv")(y)
+    y = layers.BatchNormalization(name=f"{name}_b_bn")(y)
+    return layers.ReLU(name=f"{name}_out")(layers.Add(name=f"{name}_add")([x, y]))
+
+
+@register("small")
+def build(input_shape: tuple[int, int, int], weights: str | None = None) -> keras.Model:
+    inputs = keras.Input(input_shape, name="image")
+    x = layers.Rescaling(2.0, offset=-1.0, name="normalise")(inputs)  # [0, 1] -> [-1, 1]
+    features = []
+    x = _conv_bn(x, WIDTHS[0], 2, "stage1")
+    features.append(x)
+    for stage, width in enumerate(WIDTHS[1:], start=2):
+        x = _conv_bn(x, width, 2, f"stage{stage}_down")
+        if stage < 5:
+            x = _residual(x, width, f"stage{stage}_block")
+        features.append(x)
+    model = keras.Model(inputs, features, name="small_backbone")
+    if weights:
+        load_weights_or_explain(model, weights, "small")
+    return model
