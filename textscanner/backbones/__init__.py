@@ -7,9 +7,11 @@ A new backbone is one new module that calls `register`.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Callable
 
 import keras
+import numpy as np
 
 # builder(input_shape, weights_path_or_None) -> keras.Model
 Builder = Callable[[tuple[int, int, int], "str | None"], keras.Model]
@@ -43,11 +45,26 @@ def load_weights_or_explain(model: keras.Model, path: str, name: str) -> None:
     """model.load_weights(path), with an error that names the file and the backbone."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"backbone weights file not found: {path}")
+    # Keras only warns when part of a file matches; fill every variable with NaN first so
+    # that anything the file does not provide is caught.
+    originals = [v.numpy() for v in model.weights]
+    for v in model.weights:
+        v.assign(np.full(v.shape, np.nan, v.dtype))
+    problem = None
     try:
-        model.load_weights(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.load_weights(path)
+        missing = [v.path for v in model.weights if np.isnan(v.numpy()).any()]
+        if missing:
+            problem = f"{len(missing)} of {len(model.weights)} variables are not in the " \
+                      f"file, e.g. {missing[:3]}"
     except Exception as e:  # Keras raises ValueError, KeyError, OSError... here
-        raise ValueError(f"backbone weights {path} do not fit backbone {name!r} "
-                         f"({type(e).__name__}: {str(e)[:300]})") from None
+        problem = f"{type(e).__name__}: {str(e)[:300]}"
+    if problem:
+        for v, value in zip(model.weights, originals):
+            v.assign(value)
+        raise ValueError(f"backbone weights {path} do not fit backbone {name!r} ({problem})")
 
 
 def _import_builtin() -> None:
