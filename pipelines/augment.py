@@ -35,20 +35,36 @@ class AugmentConfig:
     jpeg_quality_range: tuple[int, int] = (30, 90)
 
 
-def _uniform(shape, low, high):
-    return tf.random.uniform(shape, low, high, dtype=tf.float32)
+class SeedStream:
+    """Distinct stateless seeds drawn from one [2] seed: augmentation has no hidden state,
+    so a checkpointed input iterator resumes with the very same random draws."""
+
+    def __init__(self, seed: tf.Tensor, count: int = 32):
+        self._seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), count)
+        self._next = 0
+
+    def __call__(self) -> tf.Tensor:
+        seed = self._seeds[self._next]
+        self._next += 1
+        return seed
+
+    def uniform(self, shape, low=0.0, high=1.0) -> tf.Tensor:
+        return tf.random.stateless_uniform(shape, self(), low, high, dtype=tf.float32)
+
+    def normal(self, shape) -> tf.Tensor:
+        return tf.random.stateless_normal(shape, self())
 
 
-def random_projective(batch: tf.Tensor, height: int, width: int,
-                      config: AugmentConfig) -> tf.Tensor:
+def random_projective(batch: tf.Tensor, height: int, width: int, config: AugmentConfig,
+                      rng: SeedStream) -> tf.Tensor:
     """[B, 3, 3] forward matrices (input pixel -> output pixel) about the image centre."""
-    angle = _uniform([batch], -1.0, 1.0) * math.radians(config.max_rotation_degrees)
-    shear = _uniform([batch], -config.max_shear, config.max_shear)
-    scale = _uniform([batch], *config.scale_range)
-    tx = _uniform([batch], -1.0, 1.0) * config.max_translate * width
-    ty = _uniform([batch], -1.0, 1.0) * config.max_translate * height
-    px = _uniform([batch], -1.0, 1.0) * config.max_perspective
-    py = _uniform([batch], -1.0, 1.0) * config.max_perspective * 4.0  # height << width
+    angle = rng.uniform([batch], -1.0, 1.0) * math.radians(config.max_rotation_degrees)
+    shear = rng.uniform([batch], -config.max_shear, config.max_shear)
+    scale = rng.uniform([batch], *config.scale_range)
+    tx = rng.uniform([batch], -1.0, 1.0) * config.max_translate * width
+    ty = rng.uniform([batch], -1.0, 1.0) * config.max_translate * height
+    px = rng.uniform([batch], -1.0, 1.0) * config.max_perspective
+    py = rng.uniform([batch], -1.0, 1.0) * config.max_perspective * 4.0  # height << width
     zeros, ones = tf.zeros([batch]), tf.ones([batch])
     cos, sin = tf.cos(angle) * scale, tf.sin(angle) * scale
 
@@ -87,12 +103,11 @@ _RGB_TO_YIQ = tf.constant([[0.299, 0.587, 0.114],
                            [0.211, -0.523, 0.312]], tf.float32)
 
 
-def _colour_matrices(batch: tf.Tensor, config: AugmentConfig) -> tf.Tensor:
+def _colour_matrices(batch: tf.Tensor, config: AugmentConfig, rng: SeedStream) -> tf.Tensor:
     """[B, 3, 3] RGB matrices: saturation and hue as a scaled rotation of the IQ plane."""
-    saturation = _uniform([batch], *config.saturation_range)
-    saturation = tf.where(_uniform([batch], 0.0, 1.0) < config.grey_probability, 0.0,
-                          saturation)
-    hue = _uniform([batch], -1.0, 1.0) * math.radians(config.max_hue_degrees)
+    saturation = rng.uniform([batch], *config.saturation_range)
+    saturation = tf.where(rng.uniform([batch]) < config.grey_probability, 0.0, saturation)
+    hue = rng.uniform([batch], -1.0, 1.0) * math.radians(config.max_hue_degrees)
     c, s = saturation * tf.cos(hue), saturation * tf.sin(hue)
     zeros, ones = tf.zeros([batch]), tf.ones([batch])
     iq = tf.reshape(tf.stack([ones, zeros, zeros, zeros, c, -s, zeros, s, c], -1), [-1, 3, 3])
@@ -105,43 +120,48 @@ def _blur(images: tf.Tensor) -> tf.Tensor:
     return tf.nn.depthwise_conv2d(images, kernel, [1, 1, 1, 1], "SAME")
 
 
-def photometric(images: tf.Tensor, config: AugmentConfig) -> tf.Tensor:
+def photometric(images: tf.Tensor, config: AugmentConfig, rng: SeedStream) -> tf.Tensor:
     """Random colour, brightness, contrast, blur and noise per image of a [B, H, W, 3] batch."""
     batch = tf.shape(images)[0]
-    images = tf.einsum("bij,bhwj->bhwi", _colour_matrices(batch, config), images)
+    per_image = [batch, 1, 1, 1]
+    images = tf.einsum("bij,bhwj->bhwi", _colour_matrices(batch, config, rng), images)
     mean = tf.reduce_mean(images, axis=[1, 2, 3], keepdims=True)
-    contrast = _uniform([batch, 1, 1, 1], *config.contrast_range)
-    brightness = _uniform([batch, 1, 1, 1], -config.max_brightness, config.max_brightness)
+    contrast = rng.uniform(per_image, *config.contrast_range)
+    brightness = rng.uniform(per_image, -config.max_brightness, config.max_brightness)
     images = (images - mean) * contrast + mean + brightness
     if config.blur_probability > 0:
-        amount = tf.where(_uniform([batch, 1, 1, 1], 0.0, 1.0) < config.blur_probability,
-                          _uniform([batch, 1, 1, 1], 0.5, 1.0), 0.0)
+        amount = tf.where(rng.uniform(per_image) < config.blur_probability,
+                          rng.uniform(per_image, 0.5, 1.0), 0.0)
         images = images + amount * (_blur(images) - images)
     if config.noise_probability > 0:
-        std = tf.where(_uniform([batch, 1, 1, 1], 0.0, 1.0) < config.noise_probability,
-                       _uniform([batch, 1, 1, 1], 0.0, config.max_noise_std), 0.0)
-        images = images + std * tf.random.normal(tf.shape(images))
+        std = tf.where(rng.uniform(per_image) < config.noise_probability,
+                       rng.uniform(per_image, 0.0, config.max_noise_std), 0.0)
+        images = images + std * rng.normal(tf.shape(images))
     return tf.clip_by_value(images, 0.0, 1.0)
 
 
-def jpeg_artifacts(image: tf.Tensor, config: AugmentConfig) -> tf.Tensor:
+def jpeg_artifacts(image: tf.Tensor, config: AugmentConfig, seed: tf.Tensor) -> tf.Tensor:
     """Re-encodes one [H, W, 3] image as JPEG with random quality, with some probability."""
     if config.jpeg_probability <= 0:
         return image
-    quality = tf.random.uniform([], *config.jpeg_quality_range, dtype=tf.int32)
-    return tf.cond(tf.random.uniform([]) < config.jpeg_probability,
+    rng = SeedStream(seed, 2)
+    low, high = config.jpeg_quality_range
+    quality = tf.cast(rng.uniform([], low, high + 1), tf.int32)
+    return tf.cond(rng.uniform([]) < config.jpeg_probability,
                    lambda: tf.image.adjust_jpeg_quality(image, quality),
                    lambda: image)
 
 
-def augment_batch(images: tf.Tensor, quads: tf.Tensor,
-                  config: AugmentConfig) -> tuple[tf.Tensor, tf.Tensor]:
-    """Augments a batch; quads [B, N, 8] are in the images' pixels and move with them."""
+def augment_batch(images: tf.Tensor, quads: tf.Tensor, config: AugmentConfig,
+                  seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Augments a batch; quads [B, N, 8] are in the images' pixels and move with them.
+    `seed` [2] determines every random draw."""
+    rng = SeedStream(seed)
     if config.geometric:
         shape = images.shape
-        forward = random_projective(tf.shape(images)[0], shape[1], shape[2], config)
+        forward = random_projective(tf.shape(images)[0], shape[1], shape[2], config, rng)
         images = warp_images(images, forward)
         quads = transform_quads(quads, forward)
     if config.photometric:
-        images = photometric(images, config)
+        images = photometric(images, config, rng)
     return images, quads

@@ -92,24 +92,39 @@ class InputPipeline:
             records = records.shard(*record_shard)
         if cfg.is_training:
             records = records.shuffle(cfg.shuffle_buffer, seed=cfg.seed)
-        samples = records.map(self.parse, num_parallel_calls=tf.data.AUTOTUNE)
+        # Random draws are stateless, seeded by (seed, pipeline, element index): the iterator
+        # can be checkpointed and resumes with exactly the same augmentation.
+        pipeline_id = input_context.input_pipeline_id if input_context else 0
+        stream = (cfg.seed or 0) * 1_000_003 + 2 * pipeline_id  # +0: samples, +1: batches
+
+        def seed(offset: int, index: tf.Tensor) -> tf.Tensor:
+            return tf.stack([tf.constant(stream + offset, tf.int64), index])
+
+        samples = records.enumerate().map(lambda i, r: self.parse(r, seed(0, i)),
+                                          num_parallel_calls=tf.data.AUTOTUNE)
         samples = samples.filter(self._keep)
         batches = samples.padded_batch(batch_size, drop_remainder=cfg.is_training)
-        batches = batches.map(self.render, num_parallel_calls=tf.data.AUTOTUNE)
+        batches = batches.enumerate().map(lambda i, b: self.render(b, seed(1, i)),
+                                          num_parallel_calls=tf.data.AUTOTUNE)
         options = tf.data.Options()
         options.deterministic = cfg.deterministic
         options.autotune.enabled = True
+        # The skip counter and its log line are the only state outside the iterator; a
+        # checkpoint need not hold them.
+        options.experimental_external_state_policy = \
+            tf.data.experimental.ExternalStatePolicy.IGNORE
         return batches.prefetch(tf.data.AUTOTUNE).with_options(options)
 
     # -- per sample ---------------------------------------------------------------------------
-    def parse(self, serialized: tf.Tensor) -> dict[str, tf.Tensor]:
+    def parse(self, serialized: tf.Tensor, seed: tf.Tensor | None = None
+              ) -> dict[str, tf.Tensor]:
         """Serialized example -> resized image, text ids, boxes in input pixels, status."""
         cfg = self.config
         parsed = schema.parse(serialized)
         image, scale = decode.resize(decode.decode_rgb(parsed[schema.IMAGE]),
                                      keep_aspect=cfg.keep_aspect)
         if cfg.is_training and cfg.augment is not None and cfg.augment.photometric:
-            image = jpeg_artifacts(image, cfg.augment)
+            image = jpeg_artifacts(image, cfg.augment, seed)
         ids = self.lookup.encode(parsed[schema.TEXT])
         length = tf.size(ids)
         boxes = parsed[schema.CHAR_BOXES]
@@ -154,12 +169,13 @@ class InputPipeline:
         return tf.cond(tf.equal(status, 0), lambda: tf.constant(True), report)
 
     # -- per batch ----------------------------------------------------------------------------
-    def render(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+    def render(self, batch: dict[str, tf.Tensor], seed: tf.Tensor | None = None
+               ) -> dict[str, tf.Tensor]:
         """Augments (training) and renders the ground-truth maps of a padded batch."""
         cfg = self.config
         images, quads = batch["image"], batch["quads"]
         if cfg.is_training and cfg.augment is not None:
-            images, quads = augment_batch(images, quads, cfg.augment)
+            images, quads = augment_batch(images, quads, cfg.augment, seed)
         slots = tf.range(tf.shape(quads)[1])
         valid = (slots[None, :] < batch["length"][:, None]) & (batch["has_char_boxes"][:, None] > 0)
         to_map = tf.constant([cfg.targets.map_width / decode.INPUT_WIDTH,

@@ -91,9 +91,9 @@ def test_functions_are_traced_once_not_per_batch(tmp_path):
     parse, render = pipe.parse, pipe.render
 
     def counting(name, fn):
-        def wrapped(x):
+        def wrapped(*args):
             calls[name] += 1  # Python runs only while tracing
-            return fn(x)
+            return fn(*args)
         return wrapped
 
     pipe.parse, pipe.render = counting("parse", parse), counting("render", render)

@@ -238,3 +238,12 @@ def test_decoding_stop_rules(case):
     np.testing.assert_allclose(got.char_scores.numpy()[0, :expected_len], ref_scores, rtol=1e-6)
     np.testing.assert_allclose(got.word_scores.numpy()[0],
                                np.mean(ref_scores) if ref_scores else 0.0, rtol=1e-6)
+
+
+def test_class_loss_without_background_pixels_is_the_plain_mean():
+    logits = RNG.normal(size=(1, 2, 3, 4)).astype(np.float32)
+    labels = np.array([[[1, 2, 3], [1, 1, 2]]], np.int32)  # characters everywhere
+    got = losses.class_segmentation_loss(logits, labels).numpy()[0]
+    ref = np.mean([_ce(logits[0, i, j], labels[0, i, j]) for i in range(2) for j in range(3)])
+    assert np.isfinite(got)
+    np.testing.assert_allclose(got, ref, rtol=1e-5)

@@ -32,7 +32,10 @@ def class_segmentation_loss(class_logits: tf.Tensor, class_map: tf.Tensor,
     is_char = _f32(class_map > 0)
     num_char = tf.reduce_sum(is_char, axis=[1, 2], keepdims=True)
     num_background = tf.reduce_sum(1.0 - is_char, axis=[1, 2], keepdims=True)
-    weights = 1.0 + is_char * (tf.math.divide_no_nan(num_background, num_char) - 1.0)
+    # ratio 1 when a class is absent (no characters, or characters everywhere)
+    ratio = tf.where((num_char > 0) & (num_background > 0),
+                     num_background / tf.maximum(num_char, 1.0), 1.0)
+    weights = 1.0 + is_char * (ratio - 1.0)
     return tf.reduce_sum(weights * ce, axis=[1, 2]) / tf.reduce_sum(weights, axis=[1, 2])
 
 

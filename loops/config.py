@@ -1,0 +1,55 @@
+"""Configs of the training and evaluation jobs (built from flags in `flags/`)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from pipelines.augment import AugmentConfig
+from textscanner.config import DecodeConfig, LossConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class OptimizerConfig:
+    learning_rate: float = 1e-3
+    # The rate is multiplied by `decay_factor` at each of these steps (1e-3 -> 1e-4 -> 1e-5).
+    decay_steps: tuple[int, ...] = ()
+    decay_factor: float = 0.1
+    warmup_steps: int = 0
+    clip_norm: float = 0.0  # global-norm clipping of the all-replica gradient; 0: off
+    weight_decay: float = 0.0  # decoupled (AdamW); 0: Adam
+
+
+@dataclasses.dataclass(frozen=True)
+class RuntimeConfig:
+    strategy: str = "default"  # default | one_device | mirrored | multi_worker
+    devices: tuple[str, ...] = ()  # mirrored/one_device: explicit devices
+    mixed_precision: str = "none"  # none | float16 | bfloat16
+    jit_compile: bool = False
+    seed: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    model_dir: str
+    train_data: str
+    eval_data: str | None = None
+    charset: str = "alnum36"
+    backbone: str = "small"
+    backbone_weights: str | None = None
+    init_checkpoint: str | None = None  # weights-only warm start
+    batch_size: int = 32  # global
+    train_steps: int = 10000
+    max_train_seconds: float = 0.0  # stop early (and save) after this long; 0: no limit
+    steps_per_loop: int = 50  # steps per tf.function call; also the logging interval
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 3
+    image_summary_every: int = 500
+    eval_every: int = 0  # 0: evaluate only at the end (when eval_data is given)
+    eval_batches: int = 0  # 0: the whole eval set
+    augment: AugmentConfig | None = AugmentConfig()
+    keep_aspect: bool = False
+    optimizer: OptimizerConfig = OptimizerConfig()
+    loss: LossConfig = LossConfig()
+    decode: DecodeConfig = DecodeConfig()
+    runtime: RuntimeConfig = RuntimeConfig()
+    deterministic_input: bool = False

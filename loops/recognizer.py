@@ -1,0 +1,56 @@
+"""Images -> text and confidences with the model, in one compiled function.
+
+Shared by evaluation, `predict` and the exported SavedModel, so all three read words the
+same way.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from pipelines.decode import preprocess_encoded
+from textscanner.charset_tf import CharsetLookup
+from textscanner.config import DecodeConfig
+from textscanner.decoding import decode
+from textscanner.word_formation import probabilities, word_formation
+
+
+class Recognizer(tf.Module):
+    """Wraps a TextScanner model with decoding and the charset."""
+
+    def __init__(self, model, lookup: CharsetLookup, decode_config: DecodeConfig,
+                 keep_aspect: bool = False):
+        super().__init__(name="recognizer")
+        self.model = model
+        self.lookup = lookup
+        self.decode_config = decode_config
+        self.keep_aspect = keep_aspect
+        height, width = model.config.input_height, model.config.input_width
+        self.read_images = tf.function(
+            self._read_images,
+            input_signature=[tf.TensorSpec([None, height, width, 3], tf.float32)])
+        self.read_encoded = tf.function(
+            self._read_encoded, input_signature=[tf.TensorSpec([None], tf.string)])
+
+    def _read_images(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
+        """images [B, 64, 256, 3] in [0, 1] -> text [B], confidence [B], and details."""
+        probs = probabilities(self.model(images, training=False))
+        char_probs, mass = word_formation(probs["class_probs"], probs["order_probs"],
+                                          probs["loc_map"])
+        decoded = decode(char_probs, mass, self.decode_config)
+        return {
+            "text": self.lookup.decode(decoded.ids, decoded.lengths),
+            "confidence": decoded.word_scores,
+            "char_confidence": decoded.char_scores,
+            "ids": decoded.ids,
+            "length": decoded.lengths,
+        }
+
+    def _read_encoded(self, encoded: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Encoded image bytes (any format TensorFlow decodes) [B] -> text, confidence."""
+        images = tf.map_fn(lambda e: preprocess_encoded(e, self.keep_aspect), encoded,
+                           fn_output_signature=tf.TensorSpec(
+                               [self.model.config.input_height,
+                                self.model.config.input_width, 3], tf.float32))
+        out = self._read_images(images)
+        return {"text": out["text"], "confidence": out["confidence"]}

@@ -1,0 +1,57 @@
+"""tf.distribute strategies by name, and mixed-precision policies."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+import keras
+import tensorflow as tf
+
+log = logging.getLogger(__name__)
+
+STRATEGIES = ("default", "one_device", "mirrored", "multi_worker")
+PRECISIONS = {"none": "float32", "float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
+
+
+def make_strategy(name: str, devices: tuple[str, ...] = ()) -> tf.distribute.Strategy:
+    """default: no distribution; one_device: the first GPU (or CPU) or devices[0];
+    mirrored: all local GPUs or `devices`; multi_worker: the cluster in TF_CONFIG."""
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "one_device":
+        gpus = tf.config.list_logical_devices("GPU")
+        return tf.distribute.OneDeviceStrategy(devices[0] if devices else
+                                               (gpus[0].name if gpus else "/cpu:0"))
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy(list(devices) or None)
+    if name == "multi_worker":
+        if "TF_CONFIG" not in os.environ:
+            raise ValueError("--strategy=multi_worker needs TF_CONFIG describing the cluster")
+        log.info("joining cluster %s", json.loads(os.environ["TF_CONFIG"]).get("cluster"))
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"unknown strategy {name!r}; choose one of {STRATEGIES}")
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """True except on non-chief workers of a multi-worker cluster."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.cluster_spec().as_dict():
+        return True
+    task_type, task_id = resolver.task_type, resolver.task_id
+    return task_type == "chief" or (task_type == "worker" and task_id == 0
+                                    and "chief" not in resolver.cluster_spec().as_dict())
+
+
+def task_id(strategy: tf.distribute.Strategy) -> int:
+    resolver = getattr(strategy, "cluster_resolver", None)
+    return int(resolver.task_id or 0) if resolver is not None else 0
+
+
+def set_precision(name: str) -> str:
+    """Sets the global Keras dtype policy before the model is built; returns its name."""
+    if name not in PRECISIONS:
+        raise ValueError(f"unknown precision {name!r}; choose one of {list(PRECISIONS)}")
+    keras.mixed_precision.set_dtype_policy(PRECISIONS[name])
+    return PRECISIONS[name]

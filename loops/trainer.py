@@ -1,0 +1,230 @@
+"""The custom training loop: a compiled GradientTape step run through `strategy.run`,
+`steps_per_loop` steps per tf.function call, checkpoints that resume exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+
+import keras
+import tensorflow as tf
+
+from loops import strategies
+from loops.checkpoints import StopRequest, TrainingCheckpoint, restore_weights_only
+from loops.config import TrainConfig
+from loops.evaluation import evaluate_dataset, format_samples, format_table
+from loops.optimizers import current_learning_rate, loss_scale, make_optimizer
+from loops.recognizer import Recognizer
+from loops.summaries import Summaries
+from pipelines.dataset import InputConfig, InputPipeline
+from textscanner.charset import load_charset
+from textscanner.charset_tf import CharsetLookup
+from textscanner.config import ModelConfig
+from textscanner.losses import total_loss
+from textscanner.model import TextScanner
+
+log = logging.getLogger(__name__)
+
+LOSS_TERMS = ("loss", "class_loss", "order_loss", "loc_loss", "mutual_loss")
+LOGGED = LOSS_TERMS + ("grad_norm",)
+
+
+def model_config(config: TrainConfig, num_classes: int) -> ModelConfig:
+    return ModelConfig(num_classes=num_classes, backbone=config.backbone,
+                       backbone_weights=config.backbone_weights)
+
+
+@dataclasses.dataclass
+class LoopResult:
+    step: int
+    num_steps: int
+    metrics: dict[str, float]
+    images_per_second: float
+    seconds: float
+
+
+class Trainer:
+    """Builds everything under the strategy and runs the loop; see `train()`."""
+
+    def __init__(self, config: TrainConfig):
+        self.config = config
+        runtime = config.runtime
+        keras.utils.set_random_seed(runtime.seed)
+        strategies.set_precision(runtime.mixed_precision)
+        self.strategy = strategies.make_strategy(runtime.strategy, runtime.devices)
+        self.chief = strategies.is_chief(self.strategy)
+        self.charset = load_charset(config.charset)
+        self.pipeline = InputPipeline(InputConfig(
+            config.train_data, global_batch_size=config.batch_size, is_training=True,
+            augment=config.augment, keep_aspect=config.keep_aspect,
+            deterministic=config.deterministic_input, seed=runtime.seed), self.charset)
+
+        with self.strategy.scope():
+            self.model = TextScanner(model_config(config, self.charset.num_classes))
+            self.model.build_for_input()
+            self.optimizer = make_optimizer(config.optimizer, runtime.mixed_precision)
+            # Inside the scope and before the first step (tf-notes.md).
+            self.optimizer.build(self.model.trainable_variables)
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step",
+                                    aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        self.dataset = self.strategy.distribute_datasets_from_function(self.pipeline)
+        self.iterator = iter(self.dataset)
+        self.checkpoint = TrainingCheckpoint(
+            config.model_dir, self.chief, strategies.task_id(self.strategy),
+            config.keep_checkpoints, model=self.model, optimizer=self.optimizer,
+            step=self.step, iterator=self.iterator)
+        self.recognizer = Recognizer(self.model, CharsetLookup(self.charset), config.decode,
+                                     config.keep_aspect)
+        self.summaries = Summaries(config.model_dir, self.chief)
+        replica_step = self._replica_step
+        if runtime.jit_compile:
+            replica_step = tf.function(replica_step, jit_compile=True)
+        self._compiled_replica_step = replica_step
+        self.train_loop = tf.function(self._train_loop)
+
+    # -- compiled part --------------------------------------------------------------------------
+    def _replica_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        variables = self.model.trainable_variables
+        with tf.GradientTape() as tape:
+            outputs = self.model(batch["image"], training=True)
+            terms = total_loss(outputs, batch, self.config.batch_size, self.config.loss)
+            scaled = self.optimizer.scale_loss(terms["loss"])
+        grads = tape.gradient(scaled, variables)
+        # The norm of the whole (all-replica) gradient: Keras would clip each replica's part.
+        summed = tf.distribute.get_replica_context().all_reduce(
+            tf.distribute.ReduceOp.SUM, grads)
+        grad_norm = tf.linalg.global_norm(summed) / loss_scale(self.optimizer)
+        factor = tf.constant(1.0)
+        if self.config.optimizer.clip_norm > 0:
+            factor = tf.minimum(1.0, self.config.optimizer.clip_norm / (grad_norm + 1e-12))
+        # A non-finite global norm poisons every replica alike, so that a loss-scaled
+        # optimizer skips the step on all of them.
+        factor = tf.where(tf.math.is_finite(grad_norm), factor, float("nan"))
+        grads = [g * tf.cast(factor, g.dtype) for g in grads]
+        self.optimizer.apply_gradients(zip(grads, variables))
+        return {**terms, "grad_norm": grad_norm}
+
+    def _train_loop(self, iterator, num_steps: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Runs `num_steps` steps; returns the mean of each logged value over them."""
+        totals = [tf.constant(0.0) for _ in LOGGED]
+        for _ in tf.range(num_steps):
+            per_replica = self.strategy.run(self._compiled_replica_step, args=(next(iterator),))
+            values = []
+            for name in LOGGED:
+                # Loss terms are per-replica shares of the global mean: sum them. The
+                # gradient norm is the same on every replica.
+                op = tf.distribute.ReduceOp.MEAN if name == "grad_norm" else \
+                    tf.distribute.ReduceOp.SUM
+                values.append(self.strategy.reduce(op, per_replica[name], axis=None))
+            totals = [t + v for t, v in zip(totals, values)]
+            self.step.assign_add(1)
+        count = tf.cast(num_steps, tf.float32)
+        return {name: t / count for name, t in zip(LOGGED, totals)}
+
+    # -- Python part ----------------------------------------------------------------------------
+    def restore(self) -> int:
+        """Resumes from model_dir if it holds a checkpoint, else warm-starts if asked."""
+        if self.checkpoint.restore_latest() is None and self.config.init_checkpoint:
+            path = restore_weights_only(self.model, self.config.init_checkpoint)
+            log.info("initialised weights from %s", path)
+        return int(self.step.numpy())
+
+    def train(self) -> dict:
+        cfg = self.config
+        os.makedirs(cfg.model_dir, exist_ok=True)
+        step = self.restore()
+        start_step, start_time = step, time.perf_counter()
+        preview = self._preview_batch() if self.chief else None
+        last_save = step
+        with StopRequest() as stop:
+            while step < cfg.train_steps and not stop:
+                if cfg.max_train_seconds and time.perf_counter() - start_time > cfg.max_train_seconds:
+                    log.info("time budget of %.0f s used up at step %d", cfg.max_train_seconds,
+                             step)
+                    break
+                result = self._run_loop(step)
+                step = result.step
+                self._log(result, start_step, start_time)
+                if preview is not None and _crossed(result, cfg.image_summary_every):
+                    self.summaries.predictions(self.recognizer, preview,
+                                               self.charset.num_classes - 1,
+                                               self.model.config.num_slots, step)
+                if _crossed(result, cfg.checkpoint_every):
+                    self._save(step)
+                    last_save = step
+                if cfg.eval_data and _crossed(result, cfg.eval_every):
+                    self.evaluate(step)
+        if step != last_save or not self.checkpoint.latest:
+            self._save(step)
+        final = {"step": step, "train_seconds": time.perf_counter() - start_time}
+        if cfg.eval_data and not stop:
+            final["eval"] = self.evaluate(step)
+        if self.pipeline.skipped_counts():
+            log.warning("training skipped records: %s", self.pipeline.skipped_counts())
+        return final
+
+    def _run_loop(self, step: int) -> LoopResult:
+        cfg = self.config
+        num_steps = min(cfg.steps_per_loop, cfg.train_steps - step)
+        start = time.perf_counter()
+        metrics = self.train_loop(self.iterator, tf.constant(num_steps))
+        metrics = {k: float(v) for k, v in metrics.items()}  # waits for the steps to finish
+        seconds = time.perf_counter() - start
+        new_step = int(self.step.numpy())
+        return LoopResult(new_step, num_steps, metrics, num_steps * cfg.batch_size / seconds, seconds)
+
+    def _log(self, result: LoopResult, start_step: int, start_time: float) -> None:
+        cfg = self.config
+        done = result.step - start_step
+        elapsed = time.perf_counter() - start_time
+        eta = (cfg.train_steps - result.step) * elapsed / max(done, 1)
+        terms = " ".join(f"{k}={result.metrics[k]:.4f}" for k in LOGGED)
+        log.info("step %d/%d %s lr=%.2e %.1f img/s eta %s", result.step, cfg.train_steps,
+                 terms, float(current_learning_rate(self.optimizer)),
+                 result.images_per_second, _duration(eta))
+        scalars = dict(result.metrics)
+        scalars.update({
+            "learning_rate": float(current_learning_rate(self.optimizer)),
+            "loss_scale": float(loss_scale(self.optimizer)),
+            "images_per_second": result.images_per_second,
+            "step_time_ms": 1000 * result.seconds / result.num_steps,
+        })
+        self.summaries.scalars("train", scalars, result.step)
+
+    def _save(self, step: int) -> None:
+        path = self.checkpoint.save(step)
+        if self.chief:
+            log.info("saved checkpoint %s", path)
+
+    def _preview_batch(self) -> dict[str, tf.Tensor]:
+        source = self.config.eval_data or self.config.train_data
+        pipeline = InputPipeline(InputConfig(source, global_batch_size=4, is_training=False,
+                                             keep_aspect=self.config.keep_aspect,
+                                             deterministic=True), self.charset)
+        return next(iter(pipeline()))
+
+    def evaluate(self, step: int) -> dict:
+        if not self.chief:
+            return {}
+        result = evaluate_dataset(self.recognizer, self.config.eval_data, self.charset,
+                                  max_batches=self.config.eval_batches,
+                                  keep_aspect=self.config.keep_aspect)
+        metrics = result.to_json()
+        log.info("evaluation at step %d:\n%s\n%s", step, format_table("eval", metrics),
+                 format_samples(result.samples))
+        self.summaries.scalars("eval", {k: v for k, v in metrics.items()
+                                        if isinstance(v, float)}, step)
+        return metrics
+
+
+def _crossed(result: LoopResult, every: int) -> bool:
+    """True if a multiple of `every` lies in the steps the last loop ran."""
+    return every > 0 and result.step // every > (result.step - result.num_steps) // every
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m{seconds % 60:02d}s"
