@@ -6,6 +6,7 @@ Commands: synth, convert, inspect, train, evaluate, predict, export, benchmark, 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -52,10 +53,133 @@ def cmd_inspect(args: list[str]) -> int:
     return 0
 
 
+def cmd_train(args: list[str]) -> int:
+    from flags import configs
+    from loops.trainer import Trainer
+    config = configs.train_config()
+    trainer = Trainer(config)
+    if trainer.chief:
+        configs.save_flags(config.model_dir)
+    result = trainer.train()
+    print(json.dumps(result))
+    return 0
+
+
+def _recognizer():
+    """A recognizer from --model_dir (checkpoint) for evaluate/predict/export."""
+    from flags import configs
+    from loops.model_io import recognizer_from_checkpoint
+    if not FLAGS.model_dir:
+        raise app.UsageError("give --model_dir (a training folder) or --saved_model")
+    decode = configs.decode_config() if _decode_flags_given() else None
+    return recognizer_from_checkpoint(FLAGS.model_dir, FLAGS.checkpoint, decode)
+
+
+def _decode_flags_given() -> bool:
+    return any(FLAGS[name].present for name in
+               ("min_slot_mass", "relative_slot_mass", "min_char_score"))
+
+
+def cmd_evaluate(args: list[str]) -> int:
+    from loops.evaluation import combined, evaluate_dataset, format_samples, format_table
+    if not FLAGS.data:
+        raise app.UsageError("evaluate needs --data: GLOB or NAME=GLOB, comma-separated sets")
+    if FLAGS.saved_model:
+        raise app.UsageError("evaluate reads TFRecords through the model in --model_dir; "
+                             "use predict for a SavedModel")
+    recognizer = _recognizer()
+    results, evaluated = {}, []
+    for entry in FLAGS.data.split(","):
+        name, _, pattern = entry.rpartition("=")
+        name = name or pattern
+        result = evaluate_dataset(recognizer, pattern, recognizer.lookup.charset,
+                                  batch_size=FLAGS.batch_size,
+                                  keep_aspect=recognizer.keep_aspect)
+        evaluated.append(result)
+        results[name] = result.to_json()
+        print(format_table(name, results[name]))
+        print(format_samples(result.samples))
+    if len(results) > 1:
+        results["total"] = combined(evaluated)
+        print(format_table("total (pooled over the sets)", results["total"]))
+    output = results if len(results) > 1 else next(iter(results.values()))
+    if FLAGS.metrics_json:
+        with open(FLAGS.metrics_json, "w") as f:
+            json.dump(output, f, indent=1)
+    return 0
+
+
+def cmd_predict(args: list[str]) -> int:
+    from loops.model_io import SavedModelReader
+    from loops.predict import expand_paths, predict_files
+    if not args:
+        raise app.UsageError("predict takes image paths or globs as arguments")
+    reader = SavedModelReader(FLAGS.saved_model) if FLAGS.saved_model else _recognizer()
+    failures = 0
+    for path, text, confidence in predict_files(reader, expand_paths(args), FLAGS.batch_size):
+        if confidence is None:
+            failures += 1
+            print(f"{path}: {text}", file=sys.stderr)
+        else:
+            print(f"{path}\t{text}\t{confidence:.4f}")
+    return 1 if failures else 0
+
+
+def cmd_export(args: list[str]) -> int:
+    from loops.model_io import export_saved_model
+    if not FLAGS.export_dir:
+        raise app.UsageError("export needs --export_dir")
+    path = export_saved_model(_recognizer(), FLAGS.export_dir)
+    print(f"exported SavedModel to {path} (serving_default: encoded images -> text, "
+          f"confidence)")
+    return 0
+
+
+def cmd_benchmark(args: list[str]) -> int:
+    from flags import configs
+    from textscanner.charset import load_charset
+    if FLAGS.what == "input":
+        from pipelines.benchmark import benchmark_input
+        result = benchmark_input(configs.input_benchmark_config(), load_charset(FLAGS.charset))
+    elif FLAGS.benchmark_mode:
+        from loops.benchmark_train import measure
+        config = configs.train_config(model_dir=FLAGS.model_dir, train_data=FLAGS.data)
+        rate = measure(config, FLAGS.benchmark_mode, FLAGS.steps)
+        result = {"mode": FLAGS.benchmark_mode, "images_per_second": rate}
+    else:
+        from loops.benchmark_train import benchmark_train
+        if not FLAGS.data:
+            raise app.UsageError("benchmark --what=train needs --data")
+        base = [sys.executable, os.path.abspath(sys.argv[0])] + sys.argv[1:]
+        result = benchmark_train(base, FLAGS.steps, FLAGS.batch_size)
+    print(json.dumps(result))
+    return 0
+
+
+def cmd_demo(args: list[str]) -> int:
+    from flags import configs
+    from loops.demo import run_demo
+    config = configs.demo_config()
+    metrics = run_demo(config)
+    print(json.dumps(metrics))
+    print(f"demo: word accuracy {100 * metrics['word_accuracy']:.1f}% on "
+          f"{metrics['num_samples']} held-out synthetic words after "
+          f"{metrics['train_seconds'] / 60:.1f} min of training "
+          f"({metrics['total_seconds'] / 60:.1f} min in all); TensorBoard: "
+          f"tensorboard --logdir {os.path.join(config.workdir, 'model')}")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "synth": cmd_synth,
     "convert": cmd_convert,
     "inspect": cmd_inspect,
+    "train": cmd_train,
+    "evaluate": cmd_evaluate,
+    "predict": cmd_predict,
+    "export": cmd_export,
+    "benchmark": cmd_benchmark,
+    "demo": cmd_demo,
 }
 
 

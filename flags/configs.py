@@ -47,3 +47,68 @@ def inspect_config():
     _require("data", "output")
     return InspectConfig(data=FLAGS.data, output=FLAGS.output, num_samples=FLAGS.num_images,
                          augment=FLAGS.augment, seed=FLAGS.seed)
+
+
+def _augment(default: bool):
+    from pipelines.augment import AugmentConfig
+    enabled = default if FLAGS.augment is None else FLAGS.augment
+    return AugmentConfig() if enabled else None
+
+
+def loss_config():
+    from textscanner.config import LossConfig
+    weights = [float(w) for w in FLAGS.loss_weights]
+    if len(weights) not in (3, 4):
+        raise app.UsageError("--loss_weights takes 3 or 4 numbers: L_s, L_o, L_l[, L_m]")
+    mutual = weights[3] if len(weights) == 4 else 1.0
+    return LossConfig(class_weight=weights[0], order_weight=weights[1], loc_weight=weights[2],
+                      mutual_weight=mutual, class_balance=FLAGS.class_balance)
+
+
+def decode_config():
+    from textscanner.config import DecodeConfig
+    return DecodeConfig(min_slot_mass=FLAGS.min_slot_mass,
+                        relative_slot_mass=FLAGS.relative_slot_mass,
+                        min_char_score=FLAGS.min_char_score)
+
+
+def train_config(model_dir: str | None = None, train_data: str | None = None):
+    from loops.config import OptimizerConfig, RuntimeConfig, TrainConfig
+    model_dir = model_dir or FLAGS.model_dir
+    train_data = train_data or FLAGS.train_data or FLAGS.data
+    if not model_dir or not train_data:
+        raise app.UsageError("train needs --model_dir and --train_data")
+    return TrainConfig(
+        model_dir=model_dir, train_data=train_data, eval_data=FLAGS.eval_data,
+        charset=FLAGS.charset, backbone=FLAGS.backbone,
+        backbone_weights=FLAGS.backbone_weights, init_checkpoint=FLAGS.init_checkpoint,
+        batch_size=FLAGS.batch_size, train_steps=FLAGS.train_steps,
+        max_train_seconds=60 * FLAGS.max_train_minutes, steps_per_loop=FLAGS.steps_per_loop,
+        checkpoint_every=FLAGS.checkpoint_every, keep_checkpoints=FLAGS.keep_checkpoints,
+        image_summary_every=FLAGS.image_summary_every, eval_every=FLAGS.eval_every,
+        eval_batches=FLAGS.eval_batches, augment=_augment(default=True),
+        keep_aspect=FLAGS.keep_aspect,
+        optimizer=OptimizerConfig(
+            learning_rate=FLAGS.learning_rate,
+            decay_steps=tuple(int(s) for s in FLAGS.lr_decay_steps),
+            decay_factor=FLAGS.lr_decay_factor, warmup_steps=FLAGS.warmup_steps,
+            clip_norm=FLAGS.clip_norm, weight_decay=FLAGS.weight_decay),
+        loss=loss_config(), decode=decode_config(),
+        runtime=RuntimeConfig(strategy=FLAGS.strategy, devices=tuple(FLAGS.devices),
+                              mixed_precision=FLAGS.mixed_precision,
+                              jit_compile=FLAGS.jit_compile, seed=FLAGS.seed),
+        deterministic_input=FLAGS.deterministic)
+
+
+def input_benchmark_config():
+    from pipelines.benchmark import InputBenchmarkConfig
+    _require("data")
+    return InputBenchmarkConfig(data=FLAGS.data, batch_size=FLAGS.batch_size,
+                                steps=FLAGS.steps, augment=bool(FLAGS.augment))
+
+
+def demo_config():
+    from loops.demo import DemoConfig
+    return DemoConfig(workdir=FLAGS.workdir, max_train_minutes=FLAGS.demo_minutes,
+                      train_samples=FLAGS.demo_train_samples,
+                      train_steps=FLAGS.demo_train_steps, seed=FLAGS.seed)

@@ -2,6 +2,7 @@
 
 from absl import flags
 
+from loops.options import PRECISIONS, STRATEGIES
 from pipelines.sources import INPUT_FORMATS
 
 # Data in: synth and convert.
@@ -24,7 +25,69 @@ flags.DEFINE_bool("strict", False, "convert: exit non-zero on any rejected sampl
 
 # Reading TFRecords: inspect, train, evaluate, benchmark.
 flags.DEFINE_string("data", None, "inspect/evaluate/benchmark: TFRecord glob(s), comma-separated.")
-flags.DEFINE_bool("augment", False, "inspect/benchmark: apply training augmentation.")
+flags.DEFINE_bool("augment", None, "Training augmentation (default: on for train, off for "
+                                   "inspect and benchmark).")
 flags.DEFINE_integer("num_images", 16, "inspect: samples in the grid.")
 flags.DEFINE_bool("keep_aspect", False, "Resize keeping the aspect ratio and pad (default: "
                                         "stretch to 64x256 as in the paper).")
+
+# Training.
+flags.DEFINE_string("train_data", None, "train: TFRecord glob(s), comma-separated.")
+flags.DEFINE_string("eval_data", None, "train: held-out TFRecords evaluated during training.")
+flags.DEFINE_string("model_dir", None, "Checkpoints, summaries and the model spec; train "
+                                       "resumes from it.")
+flags.DEFINE_enum("backbone", "small", ["small", "resnet50"], "Backbone network.")
+flags.DEFINE_string("backbone_weights", None, "Local backbone weights file (e.g. Keras' "
+                                              "ImageNet ResNet-50 notop .h5). Nothing is "
+                                              "downloaded.")
+flags.DEFINE_string("init_checkpoint", None, "Warm start: model weights only from this "
+                                             "checkpoint (file or folder).")
+flags.DEFINE_integer("batch_size", 32, "Global batch size (split over replicas).")
+flags.DEFINE_integer("train_steps", 10000, "Total training steps.")
+flags.DEFINE_float("max_train_minutes", 0.0, "Stop (and save) after this long; 0: no limit.")
+flags.DEFINE_integer("steps_per_loop", 50, "Steps per compiled call; also the log interval.")
+flags.DEFINE_integer("checkpoint_every", 500, "Steps between checkpoints.")
+flags.DEFINE_integer("keep_checkpoints", 3, "Checkpoints kept.")
+flags.DEFINE_integer("image_summary_every", 500, "Steps between image summaries.")
+flags.DEFINE_integer("eval_every", 0, "Steps between evaluations (0: only at the end).")
+flags.DEFINE_integer("eval_batches", 0, "Batches per evaluation (0: the whole set).")
+flags.DEFINE_float("learning_rate", 1e-3, "Peak learning rate (Adam).")
+flags.DEFINE_list("lr_decay_steps", [], "Steps at which the rate is multiplied by "
+                                        "--lr_decay_factor (e.g. 1e-3 -> 1e-4 -> 1e-5).")
+flags.DEFINE_float("lr_decay_factor", 0.1, "Learning-rate decay factor.")
+flags.DEFINE_integer("warmup_steps", 0, "Linear learning-rate warm-up steps.")
+flags.DEFINE_float("clip_norm", 0.0, "Clip the global gradient norm (0: off).")
+flags.DEFINE_float("weight_decay", 0.0, "Decoupled weight decay (AdamW); 0: Adam.")
+flags.DEFINE_list("loss_weights", ["1", "1", "1", "1"],
+                  "Weights of L_s, L_o, L_l[, L_m]. The paper's ResNet-50 recipe: 1,10,10; "
+                  "the small model learns faster with 1,1,1.")
+flags.DEFINE_bool("class_balance", True, "Class-balanced L_s (CA-FCN).")
+flags.DEFINE_enum("mixed_precision", "none", list(PRECISIONS), "Compute precision.")
+flags.DEFINE_enum("strategy", "default", list(STRATEGIES), "tf.distribute strategy.")
+flags.DEFINE_list("devices", [], "mirrored/one_device: explicit devices, e.g. /gpu:0,/gpu:1.")
+flags.DEFINE_bool("jit_compile", False, "XLA-compile the train step.")
+flags.DEFINE_bool("deterministic", False, "Deterministic input order (slower).")
+
+# Decoding.
+flags.DEFINE_float("min_slot_mass", 8.0, "Decoding: a slot ends the word below "
+                                         "max(min_slot_mass, relative_slot_mass * largest).")
+flags.DEFINE_float("relative_slot_mass", 0.2, "Decoding: see --min_slot_mass.")
+flags.DEFINE_float("min_char_score", 0.3, "Decoding: L_score, the lowest character score read.")
+
+# Evaluate, predict, export.
+flags.DEFINE_string("saved_model", None, "evaluate/predict: an exported SavedModel folder.")
+flags.DEFINE_string("checkpoint", None, "evaluate/predict/export: a checkpoint (default: the "
+                                        "newest in --model_dir).")
+flags.DEFINE_string("metrics_json", None, "evaluate: write the metrics here.")
+flags.DEFINE_string("export_dir", None, "export: SavedModel output folder.")
+
+# Benchmark and demo.
+flags.DEFINE_enum("what", "input", ["input", "train"], "benchmark: what to measure.")
+flags.DEFINE_integer("steps", 50, "benchmark: measured steps.")
+flags.DEFINE_string("benchmark_mode", None, "benchmark --what=train: internal, one mode per "
+                                            "process (compiled, eager, constant_batch).")
+flags.DEFINE_string("workdir", "demo_workdir", "demo: working folder.")
+flags.DEFINE_float("demo_minutes", 8.0, "demo: training time budget in minutes.")
+flags.DEFINE_integer("demo_train_samples", 12000, "demo: synthetic training words.")
+flags.DEFINE_integer("demo_train_steps", 1500, "demo: training steps (the time budget may "
+                                               "stop it earlier).")

@@ -69,3 +69,12 @@ def format_samples(samples: list[tuple[str, str, float, bool]]) -> str:
     lines = ["  truth | prediction | confidence | correct"]
     lines += [f"  {t} | {p} | {c:.3f} | {'yes' if ok else 'NO'}" for t, p, c, ok in samples]
     return "\n".join(lines)
+
+
+def combined(results: list[EvalResult]) -> dict:
+    """Several sets' metrics as one: counts are pooled, so every figure is weighted by its
+    own denominator (samples, or characters for precision and recall)."""
+    metrics = RecognitionMetrics()
+    for result in results:
+        metrics = metrics.merge(result.metrics)
+    return EvalResult(metrics, sum(r.seconds for r in results), [], {}).to_json()

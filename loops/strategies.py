@@ -11,8 +11,7 @@ import tensorflow as tf
 
 log = logging.getLogger(__name__)
 
-STRATEGIES = ("default", "one_device", "mirrored", "multi_worker")
-PRECISIONS = {"none": "float32", "float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
+from loops.options import PRECISIONS, STRATEGIES
 
 
 def make_strategy(name: str, devices: tuple[str, ...] = ()) -> tf.distribute.Strategy:

@@ -16,6 +16,7 @@ from loops import strategies
 from loops.checkpoints import StopRequest, TrainingCheckpoint, restore_weights_only
 from loops.config import TrainConfig
 from loops.evaluation import evaluate_dataset, format_samples, format_table
+from loops.model_io import save_spec
 from loops.optimizers import current_learning_rate, loss_scale, make_optimizer
 from loops.recognizer import Recognizer
 from loops.summaries import Summaries
@@ -135,6 +136,9 @@ class Trainer:
     def train(self) -> dict:
         cfg = self.config
         os.makedirs(cfg.model_dir, exist_ok=True)
+        if self.chief:
+            save_spec(cfg.model_dir, self.model.config, self.charset, cfg.decode,
+                      cfg.keep_aspect)
         step = self.restore()
         start_step, start_time = step, time.perf_counter()
         preview = self._preview_batch() if self.chief else None

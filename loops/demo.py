@@ -1,0 +1,101 @@
+"""`demo`: synth -> train the small backbone for a bounded time -> evaluate on held-out
+words -> export -> predict a few image files. Everything on this machine, in minutes."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import time
+
+from loops.config import OptimizerConfig, TrainConfig
+from loops.evaluation import evaluate_dataset, format_samples, format_table
+from loops.model_io import SavedModelReader, export_saved_model, recognizer_from_checkpoint
+from loops.predict import predict_files
+from loops.trainer import Trainer
+from pipelines import schema
+from pipelines.augment import AugmentConfig
+from pipelines.synth import SynthConfig, write_synth
+from textscanner.config import LossConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class DemoConfig:
+    workdir: str = "demo_workdir"
+    train_samples: int = 12000
+    eval_samples: int = 500
+    train_steps: int = 1500
+    max_train_minutes: float = 8.0
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    max_word_length: int = 10
+    seed: int = 0
+    num_predict_files: int = 8
+
+
+def demo_train_config(cfg: DemoConfig, train_data: str, eval_data: str) -> TrainConfig:
+    steps = cfg.train_steps
+    return TrainConfig(
+        model_dir=os.path.join(cfg.workdir, "model"), train_data=train_data,
+        eval_data=eval_data, charset="alnum36", backbone="small", batch_size=cfg.batch_size,
+        train_steps=steps, max_train_seconds=cfg.max_train_minutes * 60,
+        steps_per_loop=50, checkpoint_every=250, image_summary_every=250,
+        augment=AugmentConfig(max_rotation_degrees=2.0, max_shear=0.1, max_perspective=0.0,
+                              blur_probability=0.1, noise_probability=0.1),
+        optimizer=OptimizerConfig(learning_rate=cfg.learning_rate,
+                                  decay_steps=(int(0.7 * steps), int(0.9 * steps)),
+                                  warmup_steps=50, clip_norm=5.0),
+        loss=LossConfig(class_weight=1.0, order_weight=1.0, loc_weight=1.0))
+
+
+def run_demo(cfg: DemoConfig) -> dict:
+    start = time.perf_counter()
+    data = os.path.join(cfg.workdir, "data")
+    train_prefix, eval_prefix = os.path.join(data, "train"), os.path.join(data, "heldout")
+    timings = {}
+    if not os.path.exists(train_prefix + ".report.json"):
+        write_synth(SynthConfig(output=eval_prefix, num_samples=cfg.eval_samples,
+                                seed=cfg.seed + 1_000_000, max_length=cfg.max_word_length,
+                                num_shards=1))
+        write_synth(SynthConfig(output=train_prefix, num_samples=cfg.train_samples,
+                                seed=cfg.seed, max_length=cfg.max_word_length, num_shards=8))
+    timings["synth_seconds"] = time.perf_counter() - start
+
+    train_config = demo_train_config(cfg, train_prefix + "-*", eval_prefix + "-*")
+    trained = Trainer(train_config).train()
+    timings["train_seconds"] = trained["train_seconds"]
+
+    recognizer = recognizer_from_checkpoint(train_config.model_dir)
+    result = evaluate_dataset(recognizer, eval_prefix + "-*", recognizer.lookup.charset)
+    metrics = result.to_json()
+    print(format_table("held-out synthetic words", metrics))
+    print(format_samples(result.samples))
+
+    export_dir = export_saved_model(recognizer, os.path.join(cfg.workdir, "export"))
+    files = _write_sample_files(eval_prefix + "-*", os.path.join(cfg.workdir, "samples"),
+                                cfg.num_predict_files)
+    print(f"predictions of the exported SavedModel ({export_dir}) on {len(files)} files:")
+    for path, text, confidence in predict_files(SavedModelReader(export_dir), files):
+        print(f"{path}\t{text}\t{confidence:.3f}")
+    metrics.update(timings, steps=trained["step"],
+                   total_seconds=time.perf_counter() - start)
+    with open(os.path.join(cfg.workdir, "metrics.json"), "w") as f:
+        json.dump(metrics, f, indent=1)
+    return metrics
+
+
+def _write_sample_files(pattern: str, folder: str, count: int) -> list[str]:
+    """The first `count` held-out images as files, named after their label."""
+    import tensorflow as tf
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    for i, raw in enumerate(tf.data.TFRecordDataset(tf.io.gfile.glob(pattern)).take(count)):
+        record = schema.deserialize(raw.numpy())
+        path = os.path.join(folder, f"{i:02d}_{record.text}.jpg")
+        with open(path, "wb") as f:
+            f.write(record.image)
+        paths.append(path)
+    return paths

@@ -1,0 +1,86 @@
+"""A model directory that stands on its own: the spec (charset, backbone, decoding) next to
+the checkpoints; loading a recognizer from it; exporting and loading SavedModels."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+
+import tensorflow as tf
+
+from loops.checkpoints import restore_weights_only
+from loops.recognizer import Recognizer
+from textscanner.charset import Charset, load_charset
+from textscanner.charset_tf import CharsetLookup
+from textscanner.config import DecodeConfig, ModelConfig
+from textscanner.model import TextScanner
+
+SPEC_FILE = "model_spec.json"
+CHARSET_FILE = "charset.txt"
+
+
+def save_spec(model_dir: str, model_config: ModelConfig, charset: Charset,
+              decode_config: DecodeConfig, keep_aspect: bool) -> str:
+    """Writes model_spec.json and charset.txt so that model_dir alone is enough to predict."""
+    os.makedirs(model_dir, exist_ok=True)
+    with open(os.path.join(model_dir, CHARSET_FILE), "w", encoding="utf-8") as f:
+        f.write("".join(c + "\n" for c in charset.chars))
+    spec = {"model": dataclasses.asdict(model_config), "charset_name": charset.name,
+            "case_fold": charset.case_fold, "decode": dataclasses.asdict(decode_config),
+            "keep_aspect": keep_aspect}
+    spec["model"]["backbone_weights"] = None  # the checkpoints hold the weights
+    path = os.path.join(model_dir, SPEC_FILE)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(spec, f, indent=1)
+    return path
+
+
+def load_spec(model_dir: str) -> tuple[ModelConfig, Charset, DecodeConfig, bool]:
+    path = os.path.join(model_dir, SPEC_FILE)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{model_dir} has no {SPEC_FILE}: not a TextScanner model "
+                                f"directory (train writes it)")
+    with open(path, encoding="utf-8") as f:
+        spec = json.load(f)
+    model = spec["model"]
+    model["order_channels"] = tuple(model["order_channels"])
+    charset = load_charset(os.path.join(model_dir, CHARSET_FILE))
+    charset = Charset(charset.chars, case_fold=spec["case_fold"], name=spec["charset_name"])
+    return (ModelConfig(**model), charset, DecodeConfig(**spec["decode"]),
+            bool(spec["keep_aspect"]))
+
+
+def recognizer_from_checkpoint(model_dir: str, checkpoint: str | None = None,
+                               decode_config: DecodeConfig | None = None) -> Recognizer:
+    """The newest checkpoint of model_dir (or `checkpoint`) as a Recognizer."""
+    model_config, charset, saved_decode, keep_aspect = load_spec(model_dir)
+    model = TextScanner(model_config).build_for_input()
+    restore_weights_only(model, checkpoint or model_dir)
+    return Recognizer(model, CharsetLookup(charset), decode_config or saved_decode, keep_aspect)
+
+
+def export_saved_model(recognizer: Recognizer, export_dir: str) -> str:
+    """SavedModel whose `serving_default` takes encoded images (tf.string [N]) and returns
+    `text` (tf.string [N]) and `confidence` (float32 [N]); `read_images` takes float images."""
+    tmp = export_dir.rstrip("/") + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tf.saved_model.save(recognizer, tmp, signatures={
+        "serving_default": recognizer.read_encoded,
+        "read_images": recognizer.read_images,
+    })
+    shutil.rmtree(export_dir, ignore_errors=True)
+    os.replace(tmp, export_dir)
+    return export_dir
+
+
+class SavedModelReader:
+    """Reads encoded images with an exported SavedModel."""
+
+    def __init__(self, export_dir: str):
+        self.loaded = tf.saved_model.load(export_dir)
+        self.serving = self.loaded.signatures["serving_default"]
+
+    def read_encoded(self, encoded: tf.Tensor) -> dict[str, tf.Tensor]:
+        return self.serving(encoded=tf.convert_to_tensor(encoded, tf.string))
