@@ -95,9 +95,10 @@ def train_config(model_dir: str | None = None, train_data: str | None = None):
             clip_norm=FLAGS.clip_norm, weight_decay=FLAGS.weight_decay),
         loss=loss_config(), decode=decode_config(),
         runtime=RuntimeConfig(strategy=FLAGS.strategy, devices=tuple(FLAGS.devices),
+                              cpu_devices=FLAGS.cpu_devices,
                               mixed_precision=FLAGS.mixed_precision,
                               jit_compile=FLAGS.jit_compile, seed=FLAGS.seed),
-        deterministic_input=FLAGS.deterministic)
+        sync_batch_norm=FLAGS.sync_batch_norm, deterministic=FLAGS.deterministic)
 
 
 def input_benchmark_config():

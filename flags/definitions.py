@@ -65,8 +65,13 @@ flags.DEFINE_bool("class_balance", True, "Class-balanced L_s (CA-FCN).")
 flags.DEFINE_enum("mixed_precision", "none", list(PRECISIONS), "Compute precision.")
 flags.DEFINE_enum("strategy", "default", list(STRATEGIES), "tf.distribute strategy.")
 flags.DEFINE_list("devices", [], "mirrored/one_device: explicit devices, e.g. /gpu:0,/gpu:1.")
+flags.DEFINE_integer("cpu_devices", 0, "Split the CPU into N logical devices (to run "
+                                       "--strategy=mirrored on a machine without GPUs).")
 flags.DEFINE_bool("jit_compile", False, "XLA-compile the train step.")
-flags.DEFINE_bool("deterministic", False, "Deterministic input order (slower).")
+flags.DEFINE_bool("deterministic", False, "Deterministic input order and ops (slower); a "
+                                         "resumed run then matches an uninterrupted one.")
+flags.DEFINE_bool("sync_batch_norm", False, "Batch-norm statistics over the global batch "
+                                            "across replicas (small per-GPU batches).")
 
 # Decoding.
 flags.DEFINE_float("min_slot_mass", 8.0, "Decoding: a slot ends the word below "

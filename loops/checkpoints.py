@@ -1,9 +1,14 @@
 """Checkpoints that restore exactly, or fail loudly.
 
-`tf.train.Checkpoint` restores Keras 3 variables only if they exist when `restore` runs:
-the model must have been called once and the optimizer built, otherwise variables silently
-keep their initial values (tf-notes.md). `TrainingCheckpoint.restore_latest` therefore
-requires both and asserts that every object was matched.
+Two silent failures of Keras 3 + tf.train.Checkpoint are guarded against here:
+- variables restore only if they exist when `restore` runs (the model called once, the
+  optimizer built: tf-notes.md);
+- Keras 3 layers do not expose their *trainable* variables as checkpoint dependencies: a
+  checkpoint reaches them only through the optimizer, so a model-only restore matches
+  nothing, and `assert_existing_objects_matched` cannot notice (the variables are not
+  reachable from the model). `ModelWeights` lists every model variable explicitly.
+Every restore fills the variables with NaN first and checks afterwards that the checkpoint
+replaced all of them.
 """
 
 from __future__ import annotations
@@ -19,6 +24,36 @@ import tensorflow as tf
 log = logging.getLogger(__name__)
 
 
+class ModelWeights(tf.Module):
+    """All variables of a Keras model, in creation order, as checkpoint dependencies."""
+
+    def __init__(self, model):
+        super().__init__(name="model_weights")
+        self.ordered = list(model.weights)
+
+
+def restore_verified(checkpoint: tf.train.Checkpoint, path: str, variables: list,
+                     partial: bool = False) -> None:
+    """Restores `path` and raises unless every float variable in `variables` got a value."""
+    floats = [v for v in variables if tf.as_dtype(v.dtype).is_floating]
+    for v in floats:
+        v.assign(tf.fill(v.shape, tf.constant(float("nan"), v.dtype)))
+    status = checkpoint.restore(path)
+    if partial:
+        status.expect_partial()
+    try:
+        status.assert_existing_objects_matched()
+    except AssertionError as e:
+        reason = str(e).split(":")[0]
+        raise ValueError(f"checkpoint {path} did not restore every variable: {reason} "
+                         f"(a checkpoint of another model, or of an older version?)") from None
+    missing = [getattr(v, "path", v.name) for v in floats
+               if bool(tf.reduce_any(tf.math.is_nan(v)))]
+    if missing:
+        raise ValueError(f"checkpoint {path} did not restore {len(missing)} of {len(floats)} "
+                         f"variables (or holds NaN for them), e.g. {missing[:5]}")
+
+
 class TrainingCheckpoint:
     """Model, optimizer, step and input position, saved under `model_dir`.
 
@@ -26,11 +61,13 @@ class TrainingCheckpoint:
     saving synchronises); non-chief workers write to a scratch folder that is then removed.
     """
 
-    def __init__(self, model_dir: str, chief: bool, worker_id: int, max_to_keep: int = 3,
-                 **objects):
+    def __init__(self, model_dir: str, chief: bool, worker_id: int, model, optimizer,
+                 max_to_keep: int = 3, **objects):
         self.chief = chief
         self.model_dir = model_dir
-        self.checkpoint = tf.train.Checkpoint(**objects)
+        self.variables = list(model.weights) + list(optimizer.variables)
+        self.checkpoint = tf.train.Checkpoint(model=model, model_weights=ModelWeights(model),
+                                              optimizer=optimizer, **objects)
         self.directory = model_dir if chief else os.path.join(
             model_dir, f".worker{worker_id}_scratch")
         self.manager = tf.train.CheckpointManager(self.checkpoint, self.directory,
@@ -45,8 +82,7 @@ class TrainingCheckpoint:
         path = tf.train.latest_checkpoint(self.model_dir)
         if path is None:
             return None
-        status = self.checkpoint.restore(path)
-        status.assert_existing_objects_matched()
+        restore_verified(self.checkpoint, path, self.variables)
         log.info("restored %s", path)
         return path
 
@@ -64,9 +100,8 @@ def restore_weights_only(model, path: str) -> str:
         if found is None:
             raise FileNotFoundError(f"no checkpoint in {path}")
         path = found
-    status = tf.train.Checkpoint(model=model).restore(path)
-    status.expect_partial()
-    status.assert_existing_objects_matched()
+    checkpoint = tf.train.Checkpoint(model=model, model_weights=ModelWeights(model))
+    restore_verified(checkpoint, path, model.weights, partial=True)
     return path
 
 

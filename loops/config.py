@@ -23,6 +23,7 @@ class OptimizerConfig:
 class RuntimeConfig:
     strategy: str = "default"  # default | one_device | mirrored | multi_worker
     devices: tuple[str, ...] = ()  # mirrored/one_device: explicit devices
+    cpu_devices: int = 0  # split the CPU into this many logical devices (tests, CPU-only)
     mixed_precision: str = "none"  # none | float16 | bfloat16
     jit_compile: bool = False
     seed: int = 0
@@ -36,6 +37,7 @@ class TrainConfig:
     charset: str = "alnum36"
     backbone: str = "small"
     backbone_weights: str | None = None
+    sync_batch_norm: bool = False  # BN statistics over the global batch
     init_checkpoint: str | None = None  # weights-only warm start
     batch_size: int = 32  # global
     train_steps: int = 10000
@@ -52,4 +54,4 @@ class TrainConfig:
     loss: LossConfig = LossConfig()
     decode: DecodeConfig = DecodeConfig()
     runtime: RuntimeConfig = RuntimeConfig()
-    deterministic_input: bool = False
+    deterministic: bool = False  # deterministic input order and ops (slower)

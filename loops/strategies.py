@@ -14,6 +14,14 @@ log = logging.getLogger(__name__)
 from loops.options import PRECISIONS, STRATEGIES
 
 
+def split_cpu(count: int) -> None:
+    """Presents the CPU as `count` logical devices, so that MirroredStrategy code paths run
+    on a machine without GPUs. Must run before TensorFlow initialises its devices."""
+    cpus = tf.config.list_physical_devices("CPU")
+    tf.config.set_logical_device_configuration(
+        cpus[0], [tf.config.LogicalDeviceConfiguration() for _ in range(count)])
+
+
 def make_strategy(name: str, devices: tuple[str, ...] = ()) -> tf.distribute.Strategy:
     """default: no distribution; one_device: the first GPU (or CPU) or devices[0];
     mirrored: all local GPUs or `devices`; multi_worker: the cluster in TF_CONFIG."""

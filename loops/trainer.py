@@ -35,7 +35,8 @@ LOGGED = LOSS_TERMS + ("grad_norm",)
 
 def model_config(config: TrainConfig, num_classes: int) -> ModelConfig:
     return ModelConfig(num_classes=num_classes, backbone=config.backbone,
-                       backbone_weights=config.backbone_weights)
+                       backbone_weights=config.backbone_weights,
+                       sync_batch_norm=config.sync_batch_norm)
 
 
 @dataclasses.dataclass
@@ -53,15 +54,21 @@ class Trainer:
     def __init__(self, config: TrainConfig):
         self.config = config
         runtime = config.runtime
+        if runtime.cpu_devices > 1:
+            strategies.split_cpu(runtime.cpu_devices)
         keras.utils.set_random_seed(runtime.seed)
+        if config.deterministic:
+            tf.config.experimental.enable_op_determinism()
         strategies.set_precision(runtime.mixed_precision)
         self.strategy = strategies.make_strategy(runtime.strategy, runtime.devices)
         self.chief = strategies.is_chief(self.strategy)
+        log.info("%s with %d replica(s)", type(self.strategy).__name__,
+                 self.strategy.num_replicas_in_sync)
         self.charset = load_charset(config.charset)
         self.pipeline = InputPipeline(InputConfig(
             config.train_data, global_batch_size=config.batch_size, is_training=True,
             augment=config.augment, keep_aspect=config.keep_aspect,
-            deterministic=config.deterministic_input, seed=runtime.seed), self.charset)
+            deterministic=config.deterministic, seed=runtime.seed), self.charset)
 
         with self.strategy.scope():
             self.model = TextScanner(model_config(config, self.charset.num_classes))
@@ -74,9 +81,8 @@ class Trainer:
         self.dataset = self.strategy.distribute_datasets_from_function(self.pipeline)
         self.iterator = iter(self.dataset)
         self.checkpoint = TrainingCheckpoint(
-            config.model_dir, self.chief, strategies.task_id(self.strategy),
-            config.keep_checkpoints, model=self.model, optimizer=self.optimizer,
-            step=self.step, iterator=self.iterator)
+            config.model_dir, self.chief, strategies.task_id(self.strategy), self.model,
+            self.optimizer, config.keep_checkpoints, step=self.step, iterator=self.iterator)
         self.recognizer = Recognizer(self.model, CharsetLookup(self.charset), config.decode,
                                      config.keep_aspect)
         self.summaries = Summaries(config.model_dir, self.chief)

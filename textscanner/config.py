@@ -20,6 +20,9 @@ class ModelConfig:
     head_channels: int = 32
     order_channels: tuple[int, int, int] = (16, 32, 64)
     bidirectional_gru: bool = False
+    # Batch-norm statistics over the global batch (all replicas); our layers and the small
+    # backbone only (ResNet-50 keeps Keras' own BN).
+    sync_batch_norm: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,10 +15,11 @@ from textscanner.config import ModelConfig
 
 
 class ConvBNReLU(layers.Layer):
-    def __init__(self, filters: int, kernel_size: int = 3, strides: int = 1, **kwargs):
+    def __init__(self, filters: int, kernel_size: int = 3, strides: int = 1,
+                 sync_batch_norm: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.conv = layers.Conv2D(filters, kernel_size, strides, padding="same", use_bias=False)
-        self.bn = layers.BatchNormalization()
+        self.bn = layers.BatchNormalization(synchronized=sync_batch_norm)
 
     def call(self, x, training=None):
         return ops.relu(self.bn(self.conv(x), training=training))
@@ -27,11 +28,13 @@ class ConvBNReLU(layers.Layer):
 class TopDownDecoder(layers.Layer):
     """FPN-style path from stride 32 to stride 2: 1x1 projection, upsample x2, add, 3x3."""
 
-    def __init__(self, channels: int, output_channels: int, **kwargs):
+    def __init__(self, channels: int, output_channels: int, sync_batch_norm: bool = False,
+                 **kwargs):
         super().__init__(**kwargs)
         widths = [output_channels, channels, channels, channels, channels]  # strides 2..32
         self.lateral = [layers.Conv2D(c, 1, name=f"lateral{i}") for i, c in enumerate(widths)]
-        self.smooth = [ConvBNReLU(c, name=f"smooth{i}") for i, c in enumerate(widths[:-1])]
+        self.smooth = [ConvBNReLU(c, sync_batch_norm=sync_batch_norm, name=f"smooth{i}")
+                       for i, c in enumerate(widths[:-1])]
         self.reduce = layers.Conv2D(output_channels, 1, name="reduce_to_stride2")
 
     def call(self, features, training=None):
@@ -48,17 +51,20 @@ class OrderSegmentation(layers.Layer):
     """Small encoder-decoder with a GRU reading the columns left to right -> N + 1 logits."""
 
     def __init__(self, num_slots: int, channels: tuple[int, int, int], map_height: int,
-                 bidirectional: bool = False, **kwargs):
+                 bidirectional: bool = False, sync_batch_norm: bool = False, **kwargs):
         super().__init__(**kwargs)
         c1, c2, c3 = channels
-        self.down = [ConvBNReLU(c, strides=2, name=f"down{i}") for i, c in enumerate(channels)]
+        sync = sync_batch_norm
+        self.down = [ConvBNReLU(c, strides=2, sync_batch_norm=sync, name=f"down{i}")
+                     for i, c in enumerate(channels)]
         self.rows = map_height // 8
         units = self.rows * c3
         gru = layers.GRU(units, return_sequences=True, name="gru")
         self.gru = layers.Bidirectional(gru, merge_mode="sum") if bidirectional else gru
-        self.up = [ConvBNReLU(c2, name="up0"), ConvBNReLU(c1, name="up1"),
-                   ConvBNReLU(c1, name="up2")]
-        self.head = ConvBNReLU(c1, name="head")
+        self.up = [ConvBNReLU(c2, sync_batch_norm=sync, name="up0"),
+                   ConvBNReLU(c1, sync_batch_norm=sync, name="up1"),
+                   ConvBNReLU(c1, sync_batch_norm=sync, name="up2")]
+        self.head = ConvBNReLU(c1, sync_batch_norm=sync, name="head")
         self.logits = layers.Conv2D(num_slots + 1, 1, dtype="float32", name="order_logits")
         self.c3 = c3
 
@@ -87,17 +93,21 @@ class TextScanner(keras.Model):
         super().__init__(name="textscanner", **kwargs)
         self.config = config
         input_shape = (config.input_height, config.input_width, 3)
-        self.backbone = build_backbone(config.backbone, input_shape, config.backbone_weights)
+        sync = config.sync_batch_norm
+        self.backbone = build_backbone(config.backbone, input_shape, config.backbone_weights,
+                                       sync_batch_norm=sync)
         self.decoder = TopDownDecoder(config.decoder_channels, config.output_channels,
-                                      name="decoder")
-        self.class_head = ConvBNReLU(config.head_channels, name="class_head")
+                                      sync_batch_norm=sync, name="decoder")
+        self.class_head = ConvBNReLU(config.head_channels, sync_batch_norm=sync,
+                                     name="class_head")
         self.class_logits = layers.Conv2D(config.num_classes, 1, dtype="float32",
                                           name="class_logits")
-        self.loc_head = ConvBNReLU(config.head_channels // 2, name="loc_head")
+        self.loc_head = ConvBNReLU(config.head_channels // 2, sync_batch_norm=sync,
+                                   name="loc_head")
         self.loc_logits = layers.Conv2D(1, 1, dtype="float32", name="loc_logits")
         self.order = OrderSegmentation(config.num_slots, config.order_channels,
                                        config.input_height // 2, config.bidirectional_gru,
-                                       name="order_segmentation")
+                                       sync_batch_norm=sync, name="order_segmentation")
 
     def call(self, images, training=None):
         features = self.backbone(images, training=training)

@@ -13,8 +13,8 @@ from typing import Callable
 import keras
 import numpy as np
 
-# builder(input_shape, weights_path_or_None) -> keras.Model
-Builder = Callable[[tuple[int, int, int], "str | None"], keras.Model]
+# builder(input_shape, weights_path_or_None, sync_batch_norm=False) -> keras.Model
+Builder = Callable[..., keras.Model]
 _REGISTRY: dict[str, Builder] = {}
 
 
@@ -31,14 +31,14 @@ def available() -> list[str]:
 
 
 def build_backbone(name: str, input_shape: tuple[int, int, int],
-                   weights: str | None = None) -> keras.Model:
+                   weights: str | None = None, sync_batch_norm: bool = False) -> keras.Model:
     """Builds backbone `name`; `weights` is a local file (Keras .weights.h5 or legacy .h5)."""
     _import_builtin()
     if name not in _REGISTRY:
         raise ValueError(f"unknown backbone {name!r}; available: {available()}")
     if weights and not os.path.isfile(weights):
         raise FileNotFoundError(f"backbone weights file not found: {weights}")
-    return _REGISTRY[name](input_shape, weights)
+    return _REGISTRY[name](input_shape, weights, sync_batch_norm=sync_batch_norm)
 
 
 def load_weights_or_explain(model: keras.Model, path: str, name: str) -> None:

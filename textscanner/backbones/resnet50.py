@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import keras
 from keras import layers
 
@@ -21,8 +23,13 @@ class CaffePreprocess(layers.Layer):
 
 
 @register("resnet50")
-def build(input_shape: tuple[int, int, int], weights: str | None = None) -> keras.Model:
-    """`weights`: Keras' ImageNet notop .h5 (legacy format) or a .weights.h5 we saved."""
+def build(input_shape: tuple[int, int, int], weights: str | None = None,
+          sync_batch_norm: bool = False) -> keras.Model:
+    """`weights`: Keras' ImageNet notop .h5 (legacy format) or a .weights.h5 we saved.
+    Keras' ResNet-50 has its own batch norm: sync_batch_norm does not reach it."""
+    if sync_batch_norm:
+        logging.getLogger(__name__).warning("sync_batch_norm does not apply inside the "
+                                            "ResNet-50 trunk (Keras applications' BN)")
     base = keras.applications.ResNet50(include_top=False, weights=None,
                                        input_shape=input_shape)
     if weights and not weights.endswith(".weights.h5"):

@@ -11,30 +11,31 @@ from textscanner.backbones import load_weights_or_explain, register
 WIDTHS = (24, 48, 96, 160, 256)  # strides 2, 4, 8, 16, 32
 
 
-def _conv_bn(x, filters, strides=1, name=""):
+def _conv_bn(x, filters, strides=1, name="", sync=False):
     x = layers.Conv2D(filters, 3, strides, padding="same", use_bias=False, name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = layers.BatchNormalization(synchronized=sync, name=f"{name}_bn")(x)
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
-def _residual(x, filters, name):
-    y = _conv_bn(x, filters, name=f"{name}_a")
+def _residual(x, filters, name, sync=False):
+    y = _conv_bn(x, filters, name=f"{name}_a", sync=sync)
     y = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_b_conv")(y)
-    y = layers.BatchNormalization(name=f"{name}_b_bn")(y)
+    y = layers.BatchNormalization(synchronized=sync, name=f"{name}_b_bn")(y)
     return layers.ReLU(name=f"{name}_out")(layers.Add(name=f"{name}_add")([x, y]))
 
 
 @register("small")
-def build(input_shape: tuple[int, int, int], weights: str | None = None) -> keras.Model:
+def build(input_shape: tuple[int, int, int], weights: str | None = None,
+          sync_batch_norm: bool = False) -> keras.Model:
     inputs = keras.Input(input_shape, name="image")
     x = layers.Rescaling(2.0, offset=-1.0, name="normalise")(inputs)  # [0, 1] -> [-1, 1]
     features = []
-    x = _conv_bn(x, WIDTHS[0], 2, "stage1")
+    x = _conv_bn(x, WIDTHS[0], 2, "stage1", sync_batch_norm)
     features.append(x)
     for stage, width in enumerate(WIDTHS[1:], start=2):
-        x = _conv_bn(x, width, 2, f"stage{stage}_down")
+        x = _conv_bn(x, width, 2, f"stage{stage}_down", sync_batch_norm)
         if stage < 5:
-            x = _residual(x, width, f"stage{stage}_block")
+            x = _residual(x, width, f"stage{stage}_block", sync_batch_norm)
         features.append(x)
     model = keras.Model(inputs, features, name="small_backbone")
     if weights:

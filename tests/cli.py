@@ -1,0 +1,44 @@
+"""Running `main.py` in real subprocesses from tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MAIN = os.path.join(ROOT, "main.py")
+
+
+def env(**extra: str) -> dict[str, str]:
+    out = dict(os.environ)
+    out.update({"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": ROOT}, **extra)
+    return out
+
+
+def main_cmd(*args: str) -> list[str]:
+    return [sys.executable, MAIN, *args]
+
+
+def run_main(*args: str, timeout: float = 300, extra_env: dict | None = None,
+             check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(main_cmd(*args), capture_output=True, text=True, timeout=timeout,
+                            env=env(**(extra_env or {})))
+    if check and result.returncode != 0:
+        raise AssertionError(f"main.py {' '.join(args)} exited {result.returncode}:\n"
+                             f"{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+    return result
+
+
+def free_ports(count: int) -> list[int]:
+    """Free TCP ports on 127.0.0.1 (nothing else is ever contacted)."""
+    sockets, ports = [], []
+    for _ in range(count):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        sockets.append(s)
+        ports.append(s.getsockname()[1])
+    for s in sockets:
+        s.close()
+    return ports

@@ -1,0 +1,183 @@
+"""The training loop through `main.py train`, in real processes: resume after SIGKILL,
+SIGTERM, precision options, mirrored vs default, export vs checkpoint."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.cli import env, main_cmd, run_main
+
+TRAIN_FLAGS = ["--batch_size=4", "--steps_per_loop=5", "--checkpoint_every=10",
+               "--image_summary_every=10", "--deterministic", "--seed=3", "--noaugment",
+               "--learning_rate=2e-3"]
+
+
+@pytest.fixture(scope="module")
+def synth_data(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("data")
+    run_main("synth", f"--output={folder}/train", "--num_samples=64", "--num_shards=2",
+             "--max_length=5", "--num_workers=1")
+    return str(folder / "train-*")
+
+
+def _variables(model_dir, step=None):
+    path = tf.train.latest_checkpoint(model_dir) if step is None else f"{model_dir}/ckpt-{step}"
+    reader = tf.train.load_checkpoint(path)
+    return {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()
+            if k.startswith("model/") or k.startswith("optimizer/")}
+
+
+def _train(model_dir, data, steps, *extra, **kw):
+    return run_main("train", f"--train_data={data}", f"--model_dir={model_dir}",
+                    f"--train_steps={steps}", *TRAIN_FLAGS, *extra, **kw)
+
+
+def test_sigkill_then_restart_continues_exactly(tmp_path, synth_data):
+    reference = str(tmp_path / "reference")
+    _train(reference, synth_data, 30)
+
+    resumed = str(tmp_path / "resumed")
+    proc = subprocess.Popen(main_cmd("train", f"--train_data={synth_data}",
+                                     f"--model_dir={resumed}", "--train_steps=30",
+                                     *TRAIN_FLAGS), env=env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while not os.path.exists(f"{resumed}/ckpt-10.index") and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert os.path.exists(f"{resumed}/ckpt-10.index")
+    killed_at = int(tf.train.latest_checkpoint(resumed).rsplit("-", 1)[1])
+    assert killed_at < 30, "the run finished before it could be killed"
+
+    out = _train(resumed, synth_data, 30)
+    assert f"restored {resumed}/ckpt-{killed_at}" in out.stderr
+    final = json.loads(out.stdout.strip().splitlines()[-1])
+    assert final["step"] == 30
+    ref, got = _variables(reference), _variables(resumed)
+    assert ref.keys() == got.keys() and any("optimizer/" in k for k in ref)
+    for key in ref:  # weights, Adam moments and iteration count all match
+        np.testing.assert_allclose(got[key], ref[key], rtol=1e-5, atol=1e-6, err_msg=key)
+
+
+def test_sigterm_saves_and_exits_cleanly(tmp_path, synth_data):
+    model_dir = str(tmp_path / "m")
+    proc = subprocess.Popen(main_cmd("train", f"--train_data={synth_data}",
+                                     f"--model_dir={model_dir}", "--train_steps=100000",
+                                     *TRAIN_FLAGS), env=env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while not os.path.exists(f"{model_dir}/ckpt-10.index") and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr[-2000:]
+    step = json.loads(stdout.strip().splitlines()[-1])["step"]
+    assert step >= 10 and tf.train.latest_checkpoint(model_dir).endswith(f"ckpt-{step}")
+    assert "saving a checkpoint and stopping" in stderr
+
+
+@pytest.mark.parametrize("precision", ["bfloat16", "float16"])
+def test_mixed_precision_runs_finish_with_finite_loss(tmp_path, synth_data, precision):
+    out = _train(str(tmp_path / precision), synth_data, 2, f"--mixed_precision={precision}",
+                 "--batch_size=2", "--steps_per_loop=1", "--nodeterministic")
+    assert json.loads(out.stdout.strip().splitlines()[-1])["step"] == 2
+    losses = [float(line.split("loss=")[1].split()[0]) for line in out.stderr.splitlines()
+              if " loss=" in line]
+    assert len(losses) == 2 and all(np.isfinite(losses))
+    if precision == "float16":  # the loss scale is logged to TensorBoard
+        assert os.listdir(tmp_path / precision / "train")
+
+
+def test_mirrored_on_two_cpus_matches_default(tmp_path, synth_data):
+    """Same data, sync BN: per-replica losses summed over the global batch equal the
+    single-device loss, and the weights after a few steps agree."""
+    common = ["--sync_batch_norm", "--batch_size=8", "--steps_per_loop=1",
+              "--checkpoint_every=3"]
+    default = _train(str(tmp_path / "default"), synth_data, 3, *common)
+    mirrored = _train(str(tmp_path / "mirrored"), synth_data, 3, *common,
+                      "--strategy=mirrored", "--cpu_devices=2")
+    assert "MirroredStrategy with 2 replica(s)" in mirrored.stderr
+
+    def losses(out):
+        return [float(line.split(" loss=")[1].split()[0]) for line in out.stderr.splitlines()
+                if " loss=" in line]
+
+    np.testing.assert_allclose(losses(mirrored), losses(default), rtol=2e-4)
+    ref, got = _variables(str(tmp_path / "default")), _variables(str(tmp_path / "mirrored"))
+    for key in ref:
+        if key.startswith("model/"):
+            np.testing.assert_allclose(got[key], ref[key], rtol=1e-3, atol=1e-4, err_msg=key)
+
+
+def test_checkpoint_and_savedmodel_predict_identically(tmp_path, synth_data):
+    model_dir, export_dir = str(tmp_path / "m"), str(tmp_path / "export")
+    _train(model_dir, synth_data, 10)
+    run_main("export", f"--model_dir={model_dir}", f"--export_dir={export_dir}")
+    images = tmp_path / "images"
+    images.mkdir()
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    for i, fmt in enumerate(["PNG", "JPEG", "BMP"]):
+        Image.fromarray(rng.integers(0, 255, (30, 90, 3), dtype=np.uint8)).save(
+            images / f"{i}.{fmt.lower()}", format=fmt)
+    (images / "broken.png").write_bytes(b"not an image")
+    from_ckpt = run_main("predict", f"--model_dir={model_dir}", str(images / "*"), check=False)
+    from_saved = run_main("predict", f"--saved_model={export_dir}", str(images / "*"),
+                          check=False)
+    assert from_ckpt.returncode == from_saved.returncode == 1  # the broken file
+    assert "broken.png: cannot decode image" in from_saved.stderr
+    lines = from_ckpt.stdout.strip().splitlines()
+    assert len(lines) == 3 and all(len(line.split("\t")) == 3 for line in lines)
+    assert from_ckpt.stdout == from_saved.stdout
+
+
+def test_train_loop_is_traced_once(tmp_path, synth_data):
+    from loops.config import TrainConfig
+    from loops.trainer import Trainer
+    trainer = Trainer(TrainConfig(model_dir=str(tmp_path), train_data=synth_data, batch_size=4,
+                                  augment=None))
+    for steps in (1, 3, 2):
+        trainer.train_loop(trainer.iterator, tf.constant(steps))
+    assert trainer.train_loop.experimental_get_tracing_count() == 1
+    assert int(trainer.step.numpy()) == 6
+
+
+def test_model_restored_in_a_fresh_process_reads_like_the_trained_one(tmp_path, synth_data):
+    """The trained model in memory and the one rebuilt from its checkpoint (as evaluate,
+    predict and export do) give identical outputs."""
+    from loops.config import TrainConfig
+    from loops.model_io import recognizer_from_checkpoint
+    from loops.trainer import Trainer
+    from pipelines.dataset import InputConfig, InputPipeline
+    trainer = Trainer(TrainConfig(model_dir=str(tmp_path), train_data=synth_data, batch_size=4,
+                                  train_steps=5, steps_per_loop=5, augment=None))
+    trainer.train()
+    batch = next(iter(InputPipeline(InputConfig(synth_data, global_batch_size=4,
+                                                is_training=False), trainer.charset)()))
+    expected = trainer.model(batch["image"], training=False)
+    restored = recognizer_from_checkpoint(str(tmp_path))
+    got = restored.model(batch["image"], training=False)
+    for key in expected:
+        np.testing.assert_array_equal(got[key].numpy(), expected[key].numpy(), err_msg=key)
+
+
+def test_checkpoint_missing_variables_is_refused(tmp_path):
+    """A checkpoint that does not provide every variable fails loudly instead of leaving
+    random weights behind (Keras 3 + tf.train.Checkpoint would stay silent)."""
+    import keras
+    from loops.checkpoints import restore_weights_only
+    from textscanner.config import ModelConfig
+    from textscanner.model import TextScanner
+    small = TextScanner(ModelConfig(num_classes=5)).build_for_input()
+    tf.train.Checkpoint(model=small).save(str(tmp_path / "model_only"))  # no weight list
+    fresh = TextScanner(ModelConfig(num_classes=5)).build_for_input()
+    with pytest.raises(ValueError, match="did not restore"):
+        restore_weights_only(fresh, str(tmp_path))
+    del keras
