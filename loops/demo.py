@@ -7,6 +7,7 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
 import time
 
 from loops.config import OptimizerConfig, TrainConfig
@@ -65,6 +66,7 @@ def run_demo(cfg: DemoConfig) -> dict:
     timings["synth_seconds"] = time.perf_counter() - start
 
     train_config = demo_train_config(cfg, train_prefix + "-*", eval_prefix + "-*")
+    shutil.rmtree(train_config.model_dir, ignore_errors=True)  # a demo trains from scratch
     trained = Trainer(train_config).train()
     timings["train_seconds"] = trained["train_seconds"]
 

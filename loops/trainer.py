@@ -11,6 +11,7 @@ import time
 
 import keras
 import tensorflow as tf
+from tensorflow.python.trackable.base import Trackable
 
 from loops import strategies
 from loops.checkpoints import StopRequest, TrainingCheckpoint, restore_weights_only
@@ -62,14 +63,9 @@ class Trainer:
         strategies.set_precision(runtime.mixed_precision)
         self.strategy = strategies.make_strategy(runtime.strategy, runtime.devices)
         self.chief = strategies.is_chief(self.strategy)
-        log.info("%s with %d replica(s)", type(self.strategy).__name__,
-                 self.strategy.num_replicas_in_sync)
+        log.info("strategy %s (%s) with %d replica(s)", runtime.strategy,
+                 type(self.strategy).__name__, self.strategy.num_replicas_in_sync)
         self.charset = load_charset(config.charset)
-        self.pipeline = InputPipeline(InputConfig(
-            config.train_data, global_batch_size=config.batch_size, is_training=True,
-            augment=config.augment, keep_aspect=config.keep_aspect,
-            deterministic=config.deterministic, seed=runtime.seed), self.charset)
-
         with self.strategy.scope():
             self.model = TextScanner(model_config(config, self.charset.num_classes))
             self.model.build_for_input()
@@ -78,11 +74,14 @@ class Trainer:
             self.optimizer.build(self.model.trainable_variables)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step",
                                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
-        self.dataset = self.strategy.distribute_datasets_from_function(self.pipeline)
-        self.iterator = iter(self.dataset)
+        self._make_input(runtime.seed)
+        # TF 2.21 can checkpoint a single-replica input iterator but not a multi-replica
+        # DistributedIterator; those runs resume with a fresh order seeded by the step.
+        self.exact_input_position = isinstance(self.iterator, Trackable)
+        state = {"iterator": self.iterator} if self.exact_input_position else {}
         self.checkpoint = TrainingCheckpoint(
             config.model_dir, self.chief, strategies.task_id(self.strategy), self.model,
-            self.optimizer, config.keep_checkpoints, step=self.step, iterator=self.iterator)
+            self.optimizer, config.keep_checkpoints, step=self.step, **state)
         self.recognizer = Recognizer(self.model, CharsetLookup(self.charset), config.decode,
                                      config.keep_aspect)
         self.summaries = Summaries(config.model_dir, self.chief)
@@ -91,6 +90,15 @@ class Trainer:
             replica_step = tf.function(replica_step, jit_compile=True)
         self._compiled_replica_step = replica_step
         self.train_loop = tf.function(self._train_loop)
+
+    def _make_input(self, seed: int) -> None:
+        config = self.config
+        self.pipeline = InputPipeline(InputConfig(
+            config.train_data, global_batch_size=config.batch_size, is_training=True,
+            augment=config.augment, keep_aspect=config.keep_aspect,
+            deterministic=config.deterministic, seed=seed), self.charset)
+        self.dataset = self.strategy.distribute_datasets_from_function(self.pipeline)
+        self.iterator = iter(self.dataset)
 
     # -- compiled part --------------------------------------------------------------------------
     def _replica_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
@@ -134,10 +142,18 @@ class Trainer:
     # -- Python part ----------------------------------------------------------------------------
     def restore(self) -> int:
         """Resumes from model_dir if it holds a checkpoint, else warm-starts if asked."""
-        if self.checkpoint.restore_latest() is None and self.config.init_checkpoint:
-            path = restore_weights_only(self.model, self.config.init_checkpoint)
-            log.info("initialised weights from %s", path)
-        return int(self.step.numpy())
+        if self.checkpoint.restore_latest() is None:
+            if self.config.init_checkpoint:
+                path = restore_weights_only(self.model, self.config.init_checkpoint)
+                log.info("initialised weights from %s", path)
+            return 0
+        step = int(self.step.numpy())
+        if not self.exact_input_position:
+            log.warning("resuming at step %d with a new input order (seed %d + step): the "
+                        "input position of %d replicas cannot be checkpointed in TF 2.21",
+                        step, self.config.runtime.seed, self.strategy.num_replicas_in_sync)
+            self._make_input(self.config.runtime.seed + step)
+        return step
 
     def train(self) -> dict:
         cfg = self.config

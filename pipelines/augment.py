@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy as np
 import tensorflow as tf
 
 
@@ -98,9 +99,10 @@ def warp_images(images: tf.Tensor, forward: tf.Tensor) -> tf.Tensor:
         fill_value=0.0, interpolation="BILINEAR", fill_mode="NEAREST")
 
 
-_RGB_TO_YIQ = tf.constant([[0.299, 0.587, 0.114],
-                           [0.596, -0.274, -0.322],
-                           [0.211, -0.523, 0.312]], tf.float32)
+_RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114],
+                        [0.596, -0.274, -0.322],
+                        [0.211, -0.523, 0.312]], np.float32)
+_YIQ_TO_RGB = np.linalg.inv(_RGB_TO_YIQ).astype(np.float32)
 
 
 def _colour_matrices(batch: tf.Tensor, config: AugmentConfig, rng: SeedStream) -> tf.Tensor:
@@ -111,7 +113,7 @@ def _colour_matrices(batch: tf.Tensor, config: AugmentConfig, rng: SeedStream) -
     c, s = saturation * tf.cos(hue), saturation * tf.sin(hue)
     zeros, ones = tf.zeros([batch]), tf.ones([batch])
     iq = tf.reshape(tf.stack([ones, zeros, zeros, zeros, c, -s, zeros, s, c], -1), [-1, 3, 3])
-    return tf.linalg.inv(_RGB_TO_YIQ)[None] @ iq @ _RGB_TO_YIQ[None]
+    return tf.constant(_YIQ_TO_RGB)[None] @ iq @ tf.constant(_RGB_TO_YIQ)[None]
 
 
 def _blur(images: tf.Tensor) -> tf.Tensor:

@@ -72,8 +72,9 @@ class InputPipeline:
         batch_size = cfg.global_batch_size
         files = tf.data.Dataset.from_tensor_slices(self.files)
         record_shard = None
-        if input_context is not None and input_context.num_input_pipelines > 1:
+        if input_context is not None:  # one batch per replica, whatever the pipelines
             batch_size = input_context.get_per_replica_batch_size(cfg.global_batch_size)
+        if input_context is not None and input_context.num_input_pipelines > 1:
             n, index = input_context.num_input_pipelines, input_context.input_pipeline_id
             if len(self.files) >= n:
                 files = files.shard(n, index)

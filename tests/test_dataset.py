@@ -126,3 +126,11 @@ def test_keep_aspect_scales_and_pads():
     np.testing.assert_allclose(scale.numpy(), [2.0, 2.0])
     stretched, scale = decode.resize(image)
     np.testing.assert_allclose(scale.numpy(), [4.0, 2.0])
+
+
+def test_one_pipeline_feeding_two_replicas_gives_per_replica_batches(tmp_path):
+    write_records(str(tmp_path / "d"), [block_word("ab", seed=i) for i in range(16)], 2)
+    ctx = tf.distribute.InputContext(num_input_pipelines=1, input_pipeline_id=0,
+                                     num_replicas_in_sync=2)
+    batch = next(iter(_pipeline(str(tmp_path / "d-*"), global_batch_size=8)(ctx)))
+    assert batch["image"].shape[0] == 4

@@ -30,7 +30,8 @@ def test_two_workers_train_in_lockstep_and_the_chief_checkpoints(tmp_path):
     for proc, (stdout, stderr) in zip(procs, outputs):
         assert proc.returncode == 0, stderr[-4000:]
     logs = [stderr for _, stderr in outputs]
-    assert all("MultiWorkerMirroredStrategy with 2 replica(s)" in log for log in logs)
+    assert all("strategy multi_worker (CollectiveAllReduceStrategy) with 2 replica(s)" in log
+               for log in logs)
 
     def losses(log):
         return [float(line.split(" loss=")[1].split()[0]) for line in log.splitlines()
