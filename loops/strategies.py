@@ -62,3 +62,14 @@ def set_precision(name: str) -> str:
         raise ValueError(f"unknown precision {name!r}; choose one of {list(PRECISIONS)}")
     keras.mixed_precision.set_dtype_policy(PRECISIONS[name])
     return PRECISIONS[name]
+
+
+def cpu_has_native_bfloat16() -> bool:
+    """True if the CPU advertises bfloat16 arithmetic (AVX512-BF16 or AMX-BF16), where
+    mixed_bfloat16 is faster than float32; elsewhere it is much slower."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags

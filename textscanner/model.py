@@ -61,10 +61,11 @@ class OrderSegmentation(layers.Layer):
         units = self.rows * c3
         gru = layers.GRU(units, return_sequences=True, name="gru")
         self.gru = layers.Bidirectional(gru, merge_mode="sum") if bidirectional else gru
+        # The last upsampling conv runs at full map resolution, where convs cost most:
+        # it is the only one there before the 1x1 logits.
         self.up = [ConvBNReLU(c2, sync_batch_norm=sync, name="up0"),
                    ConvBNReLU(c1, sync_batch_norm=sync, name="up1"),
                    ConvBNReLU(c1, sync_batch_norm=sync, name="up2")]
-        self.head = ConvBNReLU(c1, sync_batch_norm=sync, name="head")
         self.logits = layers.Conv2D(num_slots + 1, 1, dtype="float32", name="order_logits")
         self.c3 = c3
 
@@ -82,7 +83,7 @@ class OrderSegmentation(layers.Layer):
             x = up(x, training=training)
             if skip is not None:
                 x = x + skip
-        return self.logits(self.head(x, training=training))
+        return self.logits(x)
 
 
 class TextScanner(keras.Model):
