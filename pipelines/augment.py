@@ -52,8 +52,6 @@ class SeedStream:
     def uniform(self, shape, low=0.0, high=1.0) -> tf.Tensor:
         return tf.random.stateless_uniform(shape, self(), low, high, dtype=tf.float32)
 
-    def normal(self, shape) -> tf.Tensor:
-        return tf.random.stateless_normal(shape, self())
 
 
 def random_projective(batch: tf.Tensor, height: int, width: int, config: AugmentConfig,
@@ -138,7 +136,11 @@ def photometric(images: tf.Tensor, config: AugmentConfig, rng: SeedStream) -> tf
     if config.noise_probability > 0:
         std = tf.where(rng.uniform(per_image) < config.noise_probability,
                        rng.uniform(per_image, 0.0, config.max_noise_std), 0.0)
-        images = images + std * rng.normal(tf.shape(images))
+        # One grey uniform noise pattern per batch (standard deviation 1), scaled per image:
+        # random draws are the dearest op here, and per-pixel RGB normal noise cost ~45% of
+        # the whole augmentation.
+        shape = tf.concat([[1], tf.shape(images)[1:3], [1]], 0)
+        images = images + std * math.sqrt(3.0) * rng.uniform(shape, -1.0, 1.0)
     return tf.clip_by_value(images, 0.0, 1.0)
 
 
