@@ -11,7 +11,6 @@ import time
 
 import keras
 import tensorflow as tf
-from tensorflow.python.trackable.base import Trackable
 
 from loops import strategies
 from loops.checkpoints import StopRequest, TrainingCheckpoint, restore_weights_only
@@ -45,8 +44,12 @@ class LoopResult:
     step: int
     num_steps: int
     metrics: dict[str, float]
-    images_per_second: float
     seconds: float
+    batch_size: int
+
+    @property
+    def images_per_second(self) -> float:
+        return self.num_steps * self.batch_size / self.seconds
 
 
 class Trainer:
@@ -55,6 +58,10 @@ class Trainer:
     def __init__(self, config: TrainConfig):
         self.config = config
         runtime = config.runtime
+        if runtime.strategy == "multi_worker" and config.max_train_seconds:
+            raise ValueError("a time budget is decided by each worker alone and could leave "
+                             "the others waiting in a collective: use --train_steps with "
+                             "--strategy=multi_worker")
         if runtime.cpu_devices > 1:
             strategies.split_cpu(runtime.cpu_devices)
         keras.utils.set_random_seed(runtime.seed)
@@ -77,7 +84,8 @@ class Trainer:
         self._make_input(runtime.seed)
         # TF 2.21 can checkpoint a single-replica input iterator but not a multi-replica
         # DistributedIterator; those runs resume with a fresh order seeded by the step.
-        self.exact_input_position = isinstance(self.iterator, Trackable)
+        self.exact_input_position = isinstance(self.iterator,
+                                               tf.__internal__.tracking.Trackable)
         state = {"iterator": self.iterator} if self.exact_input_position else {}
         self.checkpoint = TrainingCheckpoint(
             config.model_dir, self.chief, strategies.task_id(self.strategy), self.model,
@@ -200,7 +208,7 @@ class Trainer:
         metrics = {k: float(v) for k, v in metrics.items()}  # waits for the steps to finish
         seconds = time.perf_counter() - start
         new_step = int(self.step.numpy())
-        return LoopResult(new_step, num_steps, metrics, num_steps * cfg.batch_size / seconds, seconds)
+        return LoopResult(new_step, num_steps, metrics, seconds, cfg.batch_size)
 
     def _log(self, result: LoopResult, start_step: int, start_time: float) -> None:
         cfg = self.config
@@ -208,12 +216,12 @@ class Trainer:
         elapsed = time.perf_counter() - start_time
         eta = (cfg.train_steps - result.step) * elapsed / max(done, 1)
         terms = " ".join(f"{k}={result.metrics[k]:.4f}" for k in LOGGED)
+        learning_rate = float(current_learning_rate(self.optimizer))
         log.info("step %d/%d %s lr=%.2e %.1f img/s eta %s", result.step, cfg.train_steps,
-                 terms, float(current_learning_rate(self.optimizer)),
-                 result.images_per_second, _duration(eta))
+                 terms, learning_rate, result.images_per_second, _duration(eta))
         scalars = dict(result.metrics)
         scalars.update({
-            "learning_rate": float(current_learning_rate(self.optimizer)),
+            "learning_rate": learning_rate,
             "loss_scale": float(loss_scale(self.optimizer)),
             "images_per_second": result.images_per_second,
             "step_time_ms": 1000 * result.seconds / result.num_steps,
