@@ -36,6 +36,7 @@ class DemoConfig:
     batch_size: int = 32
     learning_rate: float = 1e-3
     max_word_length: int = 10
+    augment: bool = True  # training-time augmentation on top of synth's own variety
     seed: int = 0
     num_predict_files: int = 8
 
@@ -50,7 +51,8 @@ def demo_train_config(cfg: DemoConfig, train_data: str) -> TrainConfig:
         train_steps=steps, max_train_seconds=cfg.max_train_minutes * 60,
         steps_per_loop=50, checkpoint_every=250, image_summary_every=250,
         augment=AugmentConfig(max_rotation_degrees=2.0, max_shear=0.1, max_perspective=0.0,
-                              blur_probability=0.1, noise_probability=0.1),
+                              blur_probability=0.1, noise_probability=0.1)
+        if cfg.augment else None,
         optimizer=OptimizerConfig(learning_rate=cfg.learning_rate,
                                   decay_steps=(int(0.7 * steps), int(0.9 * steps)),
                                   warmup_steps=50, clip_norm=5.0),
