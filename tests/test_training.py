@@ -171,7 +171,6 @@ def test_model_restored_in_a_fresh_process_reads_like_the_trained_one(tmp_path, 
 def test_checkpoint_missing_variables_is_refused(tmp_path):
     """A checkpoint that does not provide every variable fails loudly instead of leaving
     random weights behind (Keras 3 + tf.train.Checkpoint would stay silent)."""
-    import keras
     from loops.checkpoints import restore_weights_only
     from textscanner.config import ModelConfig
     from textscanner.model import TextScanner
@@ -180,4 +179,3 @@ def test_checkpoint_missing_variables_is_refused(tmp_path):
     fresh = TextScanner(ModelConfig(num_classes=5)).build_for_input()
     with pytest.raises(ValueError, match="did not restore"):
         restore_weights_only(fresh, str(tmp_path))
-    del keras
