@@ -85,16 +85,18 @@ def cmd_evaluate(args: list[str]) -> int:
     if not FLAGS.data:
         raise app.UsageError("evaluate needs --data: GLOB or NAME=GLOB, comma-separated sets")
     if FLAGS.saved_model:
-        raise app.UsageError("evaluate reads TFRecords through the model in --model_dir; "
-                             "use predict for a SavedModel")
-    recognizer = _recognizer()
+        from loops.model_io import SavedModelReader
+        reader = SavedModelReader(FLAGS.saved_model)
+        charset, keep_aspect = reader.charset, reader.keep_aspect
+    else:
+        reader = _recognizer()
+        charset, keep_aspect = reader.lookup.charset, reader.keep_aspect
     results, evaluated = {}, []
     for entry in FLAGS.data.split(","):
         name, _, pattern = entry.rpartition("=")
         name = name or pattern
-        result = evaluate_dataset(recognizer, pattern, recognizer.lookup.charset,
-                                  batch_size=FLAGS.batch_size,
-                                  keep_aspect=recognizer.keep_aspect)
+        result = evaluate_dataset(reader, pattern, charset, batch_size=FLAGS.batch_size,
+                                  keep_aspect=keep_aspect)
         evaluated.append(result)
         results[name] = result.to_json()
         print(format_table(name, results[name]))

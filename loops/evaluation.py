@@ -5,10 +5,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from typing import TYPE_CHECKING
 
 import tensorflow as tf
 
 from loops.recognizer import Recognizer
+
+if TYPE_CHECKING:
+    from loops.model_io import SavedModelReader
 from pipelines.dataset import InputConfig, InputPipeline
 from textscanner.charset import Charset
 from textscanner.metrics import RecognitionMetrics
@@ -31,10 +35,11 @@ class EvalResult:
         return out
 
 
-def evaluate_dataset(recognizer: Recognizer, pattern: str, charset: Charset,
+def evaluate_dataset(recognizer: Recognizer | SavedModelReader, pattern: str, charset: Charset,
                      batch_size: int = 64, max_batches: int = 0, keep_aspect: bool = False,
                      num_samples_to_show: int = 10) -> EvalResult:
-    """Reads every record of `pattern` once (or `max_batches` batches)."""
+    """Reads every record of `pattern` once (or `max_batches` batches) with a Recognizer or
+    an exported SavedModel (anything with `read_images`)."""
     pipeline = InputPipeline(InputConfig(pattern, global_batch_size=batch_size,
                                          is_training=False, keep_aspect=keep_aspect,
                                          deterministic=True), charset)

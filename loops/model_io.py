@@ -18,6 +18,7 @@ from textscanner.config import DecodeConfig, ModelConfig
 from textscanner.model import TextScanner
 
 SPEC_FILE = "model_spec.json"
+EXTRA_DIR = "assets.extra"
 CHARSET_FILE = "charset.txt"
 
 
@@ -70,17 +71,27 @@ def export_saved_model(recognizer: Recognizer, export_dir: str) -> str:
         "serving_default": recognizer.read_encoded,
         "read_images": recognizer.read_images,
     })
+    # The charset and preprocessing spec travel with the SavedModel (for `evaluate`).
+    save_spec(os.path.join(tmp, EXTRA_DIR), recognizer.model.config, recognizer.lookup.charset,
+              recognizer.decode_config, recognizer.keep_aspect)
     shutil.rmtree(export_dir, ignore_errors=True)
     os.replace(tmp, export_dir)
     return export_dir
 
 
 class SavedModelReader:
-    """Reads encoded images with an exported SavedModel."""
+    """Reads images with an exported SavedModel, like a Recognizer does."""
 
     def __init__(self, export_dir: str):
+        if not os.path.isdir(export_dir):
+            raise FileNotFoundError(f"no SavedModel at {export_dir}")
         self.loaded = tf.saved_model.load(export_dir)
         self.serving = self.loaded.signatures["serving_default"]
+        self.images_signature = self.loaded.signatures["read_images"]
+        _, self.charset, _, self.keep_aspect = load_spec(os.path.join(export_dir, EXTRA_DIR))
 
     def read_encoded(self, encoded: tf.Tensor) -> dict[str, tf.Tensor]:
         return self.serving(encoded=tf.convert_to_tensor(encoded, tf.string))
+
+    def read_images(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
+        return self.images_signature(images=tf.convert_to_tensor(images, tf.float32))

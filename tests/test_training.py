@@ -136,6 +136,17 @@ def test_checkpoint_and_savedmodel_predict_identically(tmp_path, synth_data):
     lines = from_ckpt.stdout.strip().splitlines()
     assert len(lines) == 3 and all(len(line.split("\t")) == 3 for line in lines)
     assert from_ckpt.stdout == from_saved.stdout
+    # evaluate scores the checkpoint and the SavedModel identically too
+    metrics = {}
+    for source in (f"--model_dir={model_dir}", f"--saved_model={export_dir}"):
+        path = tmp_path / f"metrics{len(metrics)}.json"
+        run_main("evaluate", source, f"--data={synth_data}", f"--metrics_json={path}")
+        metrics[source] = json.loads(path.read_text())
+    first, second = metrics.values()
+    assert first["num_samples"] == second["num_samples"] == 64
+    for key in ("word_accuracy", "word_accuracy_exact", "one_minus_ned", "char_precision",
+                "char_recall"):
+        assert first[key] == second[key], key
 
 
 def test_train_loop_is_traced_once(tmp_path, synth_data):
