@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipelines import schema
+from pipelines import convert
 from pipelines.records import WordRecord
-from pipelines.shards import ShardedWriter
+from pipelines.report import ConversionReport
 from tests.conftest import encode_image
 
 
@@ -28,7 +28,5 @@ def block_word(text: str, width: int = 160, height: int = 40, seed: int = 0,
 
 
 def write_records(prefix: str, records: list[WordRecord], num_shards: int = 2) -> list[str]:
-    with ShardedWriter(prefix, num_shards) as writer:
-        for rec in records:
-            writer.write(schema.serialize(rec))
-    return writer.paths
+    """The records as sharded TFRecords, written by the project's own writer."""
+    return convert.write_records(records, prefix, num_shards, ConversionReport()).shards
