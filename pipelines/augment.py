@@ -1,9 +1,10 @@
-"""Training augmentation on whole batches, in the graph.
+"""Training augmentation, in the graph.
 
 Geometry: one random projective matrix per image (rotation, shear, scale, translation,
 perspective) moves the pixels and the character quadrilaterals alike, before the targets are
-rendered. Colour: one random 3x3 colour matrix per image (saturation, hue, grey) plus
-brightness, contrast, blur and noise. Every part can be switched off.
+rendered; the warp is bilinear sampling written as gathers, which XLA compiles into one
+loop (about 4x faster on CPU than ImageProjectiveTransformV3). Colour: one random affine colour map per image (saturation, hue, grey, contrast,
+brightness as a 3x3 matrix and an offset), blur and noise. Every part can be switched off.
 """
 
 from __future__ import annotations
@@ -88,13 +89,28 @@ def transform_quads(quads: tf.Tensor, forward: tf.Tensor) -> tf.Tensor:
 
 
 def warp_images(images: tf.Tensor, forward: tf.Tensor) -> tf.Tensor:
-    """Warps [B, H, W, 3] so that input pixel p lands at forward @ p (edges replicated)."""
-    inverse = tf.linalg.inv(forward)
-    inverse = inverse / inverse[:, 2:3, 2:3]
-    transforms = tf.reshape(inverse, [-1, 9])[:, :8]
-    return tf.raw_ops.ImageProjectiveTransformV3(
-        images=images, transforms=transforms, output_shape=tf.shape(images)[1:3],
-        fill_value=0.0, interpolation="BILINEAR", fill_mode="NEAREST")
+    """Warps [B, H, W, C] so that input point p lands at forward[b] @ p (continuous
+    coordinates, pixel i spanning [i, i + 1]); bilinear, edges replicated."""
+    shape = tf.shape(images)
+    batch, height, width = shape[0], shape[1], shape[2]
+    h, w = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
+    ys, xs = tf.meshgrid(tf.range(h) + 0.5, tf.range(w) + 0.5, indexing="ij")
+    grid = tf.stack([tf.reshape(xs, [-1]), tf.reshape(ys, [-1]), tf.ones_like(tf.reshape(xs, [-1]))])
+    source = tf.linalg.inv(forward) @ grid  # [B, 3, H * W]: output pixel centre -> input point
+    # Input point -> fractional pixel index, clamped (edges replicated).
+    sx = tf.clip_by_value(source[:, 0] / source[:, 2] - 0.5, 0.0, w - 1.0)
+    sy = tf.clip_by_value(source[:, 1] / source[:, 2] - 0.5, 0.0, h - 1.0)
+    x0 = tf.minimum(tf.floor(sx), w - 2.0)
+    y0 = tf.minimum(tf.floor(sy), h - 2.0)
+    fx, fy = (sx - x0)[..., None], (sy - y0)[..., None]
+    top_left = tf.range(batch)[:, None] * height * width + \
+        tf.cast(y0, tf.int32) * width + tf.cast(x0, tf.int32)
+    flat = tf.reshape(images, [-1, shape[3]])
+    def at(offset):
+        return tf.gather(flat, top_left + offset)
+    top = at(0) + fx * (at(1) - at(0))
+    bottom = at(width) + fx * (at(width + 1) - at(width))
+    return tf.reshape(top + fy * (bottom - top), shape)
 
 
 _RGB_TO_YIQ = np.array([[0.299, 0.587, 0.114],
@@ -115,20 +131,39 @@ def _colour_matrices(batch: tf.Tensor, config: AugmentConfig, rng: SeedStream) -
 
 
 def _blur(images: tf.Tensor) -> tf.Tensor:
-    taps = tf.constant([0.25, 0.5, 0.25], tf.float32)
-    kernel = (taps[:, None] * taps[None, :])[:, :, None, None] * tf.ones([1, 1, 3, 1])
-    return tf.nn.depthwise_conv2d(images, kernel, [1, 1, 1, 1], "SAME")
+    """[1, 2, 1] / 4 binomial blur along y then x, edges replicated (shifted adds: XLA fuses
+    them, while its CPU depthwise convolution is ~20x slower)."""
+    def along(x, axis):
+        first = tf.gather(x, [0], axis=axis)
+        last = tf.gather(x, [tf.shape(x)[axis] - 1], axis=axis)
+        padded = tf.concat([first, x, last], axis=axis)
+        n = tf.shape(x)[axis]
+        before = tf.gather(padded, tf.range(n), axis=axis)
+        after = tf.gather(padded, tf.range(n) + 2, axis=axis)
+        return 0.5 * x + 0.25 * (before + after)
+    return along(along(images, 1), 2)
 
 
-def photometric(images: tf.Tensor, config: AugmentConfig, rng: SeedStream) -> tf.Tensor:
-    """Random colour, brightness, contrast, blur and noise per image of a [B, H, W, 3] batch."""
+def photometric(images: tf.Tensor, config: AugmentConfig, rng: SeedStream,
+                noise: tf.Tensor | None = None) -> tf.Tensor:
+    """Random colour, contrast, brightness, blur and noise per image of a [B, H, W, 3] batch.
+
+    `noise`: [1, H, W, 1] uniform in [-1, 1], one pattern per batch scaled per image (drawn
+    here when None; pass it in under XLA, whose CPU random generator is slow).
+
+    Colour matrix M, contrast c and brightness d make one affine map per image,
+    c * M x + (1 - c) * mean(M x) + d, applied in a single pass.
+    """
     batch = tf.shape(images)[0]
     per_image = [batch, 1, 1, 1]
-    images = tf.einsum("bij,bhwj->bhwi", _colour_matrices(batch, config, rng), images)
-    mean = tf.reduce_mean(images, axis=[1, 2, 3], keepdims=True)
-    contrast = rng.uniform(per_image, *config.contrast_range)
-    brightness = rng.uniform(per_image, -config.max_brightness, config.max_brightness)
-    images = (images - mean) * contrast + mean + brightness
+    colour = _colour_matrices(batch, config, rng)  # [B, 3, 3]
+    contrast = rng.uniform([batch, 1], *config.contrast_range)
+    brightness = rng.uniform([batch, 1], -config.max_brightness, config.max_brightness)
+    mean_rgb = tf.reduce_mean(images, axis=[1, 2])  # [B, 3]
+    grey_mean = tf.reduce_mean(tf.einsum("bij,bj->bi", colour, mean_rgb), axis=1, keepdims=True)
+    offset = (1.0 - contrast) * grey_mean + brightness  # [B, 1]
+    images = tf.einsum("bij,bhwj->bhwi", colour * contrast[:, :, None], images)
+    images = images + offset[:, None, None, :]
     if config.blur_probability > 0:
         amount = tf.where(rng.uniform(per_image) < config.blur_probability,
                           rng.uniform(per_image, 0.5, 1.0), 0.0)
@@ -139,8 +174,9 @@ def photometric(images: tf.Tensor, config: AugmentConfig, rng: SeedStream) -> tf
         # One grey uniform noise pattern per batch (standard deviation 1), scaled per image:
         # random draws are the dearest op here, and per-pixel RGB normal noise cost ~45% of
         # the whole augmentation.
-        shape = tf.concat([[1], tf.shape(images)[1:3], [1]], 0)
-        images = images + std * math.sqrt(3.0) * rng.uniform(shape, -1.0, 1.0)
+        if noise is None:
+            noise = rng.uniform(tf.concat([[1], tf.shape(images)[1:3], [1]], 0), -1.0, 1.0)
+        images = images + std * math.sqrt(3.0) * noise
     return tf.clip_by_value(images, 0.0, 1.0)
 
 
@@ -157,9 +193,10 @@ def jpeg_artifacts(image: tf.Tensor, config: AugmentConfig, seed: tf.Tensor) -> 
 
 
 def augment_batch(images: tf.Tensor, quads: tf.Tensor, config: AugmentConfig,
-                  seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+                  seed: tf.Tensor, noise: tf.Tensor | None = None
+                  ) -> tuple[tf.Tensor, tf.Tensor]:
     """Augments a batch; quads [B, N, 8] are in the images' pixels and move with them.
-    `seed` [2] determines every random draw."""
+    `seed` [2] determines every random draw. Static shapes throughout, so XLA can compile it."""
     rng = SeedStream(seed)
     if config.geometric:
         shape = images.shape
@@ -167,5 +204,5 @@ def augment_batch(images: tf.Tensor, quads: tf.Tensor, config: AugmentConfig,
         images = warp_images(images, forward)
         quads = transform_quads(quads, forward)
     if config.photometric:
-        images = photometric(images, config, rng)
+        images = photometric(images, config, rng, noise)
     return images, quads

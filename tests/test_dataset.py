@@ -85,10 +85,12 @@ def test_sharding_is_disjoint_and_complete(tmp_path, num_files):
 
 
 def test_functions_are_traced_once_not_per_batch(tmp_path):
-    write_records(str(tmp_path / "d"), [block_word("ab", seed=i) for i in range(40)], 2)
+    # Word lengths 2..11: batches fall into several slot buckets (XLA shapes), yet the
+    # Python functions are traced once.
+    words = ["abcdefghijk"[:2 + i % 10] for i in range(40)]
+    write_records(str(tmp_path / "d"), [block_word(w, seed=i) for i, w in enumerate(words)], 2)
     pipe = _pipeline(str(tmp_path / "d-*"), global_batch_size=4, augment=AugmentConfig())
-    calls = {"parse": 0, "render": 0}
-    parse, render = pipe.parse, pipe.render
+    calls = {"load_chunk": 0, "render": 0, "_augment_and_render_fn": 0}
 
     def counting(name, fn):
         def wrapped(*args):
@@ -96,11 +98,17 @@ def test_functions_are_traced_once_not_per_batch(tmp_path):
             return fn(*args)
         return wrapped
 
-    pipe.parse, pipe.render = counting("parse", parse), counting("render", render)
+    for name in ("load_chunk", "render"):
+        setattr(pipe, name, counting(name, getattr(pipe, name)))
+    pipe._augment_and_render = tf.function(
+        counting("_augment_and_render_fn", pipe._augment_and_render.python_function),
+        input_signature=pipe._augment_and_render.input_signature, jit_compile=True)
     iterator = iter(pipe())
+    slots = set()
     for _ in range(15):
-        next(iterator)
-    assert calls == {"parse": 1, "render": 1}
+        slots.add(next(iterator)["order_map"].numpy().max())
+    assert len(slots) > 1
+    assert calls == {"load_chunk": 1, "render": 1, "_augment_and_render_fn": 1}
 
 
 @pytest.mark.parametrize("fmt,mode", [("PNG", "RGBA"), ("PNG", "L"), ("GIF", "P"),

@@ -22,12 +22,17 @@ class CharsetLookup(tf.Module):
         self.strings = tf.constant([""] + list(charset.chars))
 
     def codepoints(self, text: tf.Tensor) -> tf.Tensor:
-        """Scalar UTF-8 string -> [n] int32 code points (A-Z folded for case-folded sets)."""
+        """UTF-8 string -> [n] int32 code points (A-Z folded for case-folded sets); a [K]
+        vector of strings gives a [K, (n)] RaggedTensor."""
         points = tf.strings.unicode_decode(text, "UTF-8", errors="replace")
         if self.charset.case_fold:
-            upper = (points >= ord("A")) & (points <= ord("Z"))
-            points = tf.where(upper, points + 32, points)
+            points = tf.ragged.map_flat_values(self._fold, points)
         return points
+
+    @staticmethod
+    def _fold(points: tf.Tensor) -> tf.Tensor:
+        upper = (points >= ord("A")) & (points <= ord("Z"))
+        return tf.where(upper, points + 32, points)
 
     def encode(self, text: tf.Tensor) -> tf.Tensor:
         """Scalar UTF-8 string -> [n] int32 ids, -1 where a character is not in the set."""
