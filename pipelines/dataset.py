@@ -65,16 +65,18 @@ class InputPipeline:
         self.files = expand_patterns(config.file_pattern)
         self.skipped = tf.Variable(tf.zeros([len(SKIP_REASONS)], tf.int64), trainable=False,
                                    name="skipped_records")
+        # Traced once; XLA compiles each slot bucket (see render).
+        maps_signature = [tf.TensorSpec([None, None, 8], tf.float32),
+                          tf.TensorSpec([None, None], tf.int32),
+                          tf.TensorSpec([None, None], tf.bool)]
+        image_spec = tf.TensorSpec([None, decode.INPUT_HEIGHT, decode.INPUT_WIDTH, 3])
+        noise_spec = tf.TensorSpec([1, decode.INPUT_HEIGHT, decode.INPUT_WIDTH, 1])
+        self._render_maps = tf.function(self._render_maps_fn, input_signature=maps_signature,
+                                        jit_compile=config.jit_compile)
         self._augment_and_render = tf.function(
             self._augment_and_render_fn,
-            input_signature=[tf.TensorSpec([None, decode.INPUT_HEIGHT, decode.INPUT_WIDTH, 3],
-                                           tf.float32),
-                             tf.TensorSpec([None, None, 8], tf.float32),
-                             tf.TensorSpec([None, None], tf.int32),
-                             tf.TensorSpec([None, None], tf.bool),
-                             tf.TensorSpec([2], tf.int64),
-                             tf.TensorSpec([1, decode.INPUT_HEIGHT, decode.INPUT_WIDTH, 1],
-                                           tf.float32)],
+            input_signature=[image_spec, *maps_signature, tf.TensorSpec([2], tf.int64),
+                             noise_spec],
             jit_compile=config.jit_compile)
 
     @property
@@ -182,15 +184,19 @@ class InputPipeline:
                                  tf.TensorSpec([n, 8])))
         return {"image": images, "quads": quads, **chunk}
 
+    def _render_maps_fn(self, quads: tf.Tensor, ids: tf.Tensor, valid: tf.Tensor
+                        ) -> dict[str, tf.Tensor]:
+        """Maps from quads in input pixels."""
+        targets = self.config.targets
+        to_map = tf.constant([targets.map_width / decode.INPUT_WIDTH,
+                              targets.map_height / decode.INPUT_HEIGHT] * 4)
+        return render_targets(quads * to_map, ids, valid, targets)
+
     def _augment_and_render_fn(self, images: tf.Tensor, quads: tf.Tensor, ids: tf.Tensor,
                                valid: tf.Tensor, seed: tf.Tensor, noise: tf.Tensor
                                ) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
-        cfg = self.config
-        if cfg.is_training and cfg.augment is not None:
-            images, quads = augment_batch(images, quads, cfg.augment, seed, noise)
-        to_map = tf.constant([cfg.targets.map_width / decode.INPUT_WIDTH,
-                              cfg.targets.map_height / decode.INPUT_HEIGHT] * 4)
-        return images, render_targets(quads * to_map, ids, valid, cfg.targets)
+        images, quads = augment_batch(images, quads, self.config.augment, seed, noise)
+        return images, self._render_maps_fn(quads, ids, valid)
 
     def _report(self, status: tf.Tensor, parsed: dict[str, tf.Tensor],
                 points: tf.RaggedTensor, ids: tf.RaggedTensor) -> tf.Tensor:
@@ -233,12 +239,16 @@ class InputPipeline:
         index = tf.range(slots)
         valid = (index[None, :] < batch["length"][:, None]) & \
             (batch["has_char_boxes"][:, None] > 0)
-        seed = tf.zeros([2], tf.int64) if seed is None else seed
-        noise = tf.random.stateless_uniform([1, decode.INPUT_HEIGHT, decode.INPUT_WIDTH, 1],
-                                            seed + [0, 1 << 40], -1.0, 1.0)
-        images, maps = self._augment_and_render(
-            batch["image"], batch["quads"][:, :slots], batch["text_ids"][:, :slots], valid,
-            seed, noise)
+        quads, ids = batch["quads"][:, :slots], batch["text_ids"][:, :slots]
+        augment = cfg.augment if cfg.is_training else None
+        if augment is None:
+            images, maps = batch["image"], self._render_maps(quads, ids, valid)
+        else:
+            seed = tf.zeros([2], tf.int64) if seed is None else seed
+            noise = tf.random.stateless_uniform(
+                [1, decode.INPUT_HEIGHT, decode.INPUT_WIDTH, 1], seed + [0, 1 << 40], -1.0, 1.0)
+            images, maps = self._augment_and_render(batch["image"], quads, ids, valid, seed,
+                                                    noise)
         out = {
             "image": images,
             "text_ids": batch["text_ids"],

@@ -1,6 +1,9 @@
 """Ground-truth maps rendered from character quadrilaterals, in the graph (model.md section 2).
 
-Everything is vectorised over the batch and the characters: no Python loop runs per sample.
+Everything is vectorised over the batch: no Python loop runs per sample. Per-row intervals
+of each quadrilateral and the separable Gaussians are computed for all characters at once; the
+characters are then painted one after another onto [B, h, w] maps in a graph loop, so the
+per-pixel work is a few fused passes per character (XLA-compiled in the input pipeline).
 Quadrilaterals are `[x1, y1, ..., x4, y4]` in output-map pixels; pixel (i, j) has its centre
 at (j + 0.5, i + 0.5).
 """
@@ -85,42 +88,55 @@ def render_targets(quads: tf.Tensor, class_ids: tf.Tensor, valid: tf.Tensor,
     points = tf.reshape(quads, [batch, -1, 4, 2])
     shrunk = centre[:, :, None, :] + config.shrink * (points - centre[:, :, None, :])
 
-    # Per-pixel work is laid out [B, h, w, N]: reductions over the last axis vectorise well.
-    slots = tf.range(1, tf.shape(quads)[1] + 1, dtype=tf.int32)
     cols = tf.range(w, dtype=tf.float32) + 0.5
-
-    # Class map: shrunk quads, the later character wins where they overlap.
-    low, high = _row_intervals(shrunk, h)  # [B, N, h]
+    ys = tf.range(h, dtype=tf.float32) + 0.5
+    low, high = _row_intervals(shrunk, h)  # [B, N, h], shrunk quads
     high = tf.where(valid[..., None], high, -float("inf"))
-    low_t = tf.transpose(low, [0, 2, 1])[:, :, None, :]  # [B, h, 1, N]
-    high_t = tf.transpose(high, [0, 2, 1])[:, :, None, :]
-    inside = (cols[:, None] >= low_t) & (cols[:, None] <= high_t)  # [B, h, w, N]
-    last = tf.reduce_max(tf.where(inside, slots, 0), axis=-1)
-    # A character too small to hold a pixel centre gets the pixel nearest to its centre: one
-    # scatter over all B * N characters (value 0 for the others), so shapes stay static.
+    # Gaussians, separable in x and y.
+    sx = tf.maximum(config.sigma_scale * box_w, config.min_sigma)[..., None]  # [B, N, 1]
+    sy = tf.maximum(config.sigma_scale * box_h, config.min_sigma)[..., None]
+    gx = tf.exp(-tf.square(cols - centre[..., 0:1]) / (2.0 * tf.square(sx)))  # [B, N, w]
+    gy = tf.exp(-tf.square(ys - centre[..., 1:2]) / (2.0 * tf.square(sy)))  # [B, N, h]
+    gy = tf.where(valid[..., None], gy, 0.0)
+
+    # Characters are painted one after the other onto [B, h, w] maps: every step is one
+    # fused, vectorised pass over the batch (no [B, N, h, w] tensor, no reduction over N).
+    # Class map: the later character wins where shrunk quads overlap. Gaussians: the first
+    # character with the largest value wins (strictly greater replaces).
+    class_ids = tf.cast(class_ids, tf.int32)
+    per_slot = [tf.transpose(t, [1, 0, 2]) for t in (low, high, gy, gx)]  # [N, B, .]
+    per_slot.append(tf.transpose(class_ids)[:, :, None, None])  # [N, B, 1, 1]
+
+    def paint(n, last, class_map, loc, best):
+        low_n, high_n, gy_n, gx_n, class_n = (t[n] for t in per_slot)
+        inside = (cols >= low_n[..., None]) & (cols <= high_n[..., None])  # [B, h, w]
+        gauss = gy_n[:, :, None] * gx_n[:, None, :]
+        better = gauss > loc
+        return (n + 1, tf.where(inside, n + 1, last), tf.where(inside, class_n, class_map),
+                tf.where(better, gauss, loc), tf.where(better, n + 1, best))
+
+    zeros = tf.zeros([batch, h, w], tf.int32)
+    _, last, class_map, loc_map, best = tf.while_loop(
+        lambda n, *_: n < tf.shape(quads)[1], paint,
+        (tf.constant(0), zeros, zeros, tf.zeros([batch, h, w]), zeros))
+    order_map = tf.where(loc_map >= config.order_threshold, best, 0)
+
+    # A character too small to hold a pixel centre gets the pixel nearest to its centre,
+    # unless a later character covers that pixel: B * N point updates (static shapes).
     first_col = tf.maximum(tf.math.ceil(low - 0.5), 0.0)
     last_col = tf.minimum(tf.floor(high - 0.5), w - 1.0)
     has_pixel = tf.reduce_any(first_col <= last_col, axis=-1)  # [B, N]
+    slots = tf.range(1, tf.shape(quads)[1] + 1, dtype=tf.int32)
     col = tf.clip_by_value(tf.cast(tf.floor(centre[..., 0]), tf.int32), 0, w - 1)
     row = tf.clip_by_value(tf.cast(tf.floor(centre[..., 1]), tf.int32), 0, h - 1)
     rows_b = tf.broadcast_to(tf.range(batch)[:, None], tf.shape(row))
     at = tf.reshape(tf.stack([rows_b, row, col], axis=-1), [-1, 3])
-    fallback = tf.where(valid & ~has_pixel, slots[None, :], 0)
-    last = tf.tensor_scatter_nd_max(last, at, tf.reshape(fallback, [-1]))
+    fallback = tf.reshape(tf.where(valid & ~has_pixel, slots[None, :], 0), [-1])
+    winner = tf.tensor_scatter_nd_max(last, at, fallback)
+    winner = tf.gather_nd(winner, at)  # [B * N] slot that owns each point
     class_table = tf.pad(class_ids, [[0, 0], [1, 0]])  # index 0 -> background
-    class_map = tf.gather(class_table, last, batch_dims=1)
-
-    # Gaussians, separable in x and y.
-    ys = tf.range(h, dtype=tf.float32) + 0.5
-    sx = tf.maximum(config.sigma_scale * box_w, config.min_sigma)[:, None, :]  # [B, 1, N]
-    sy = tf.maximum(config.sigma_scale * box_h, config.min_sigma)[:, None, :]
-    cx, cy = centre[:, None, :, 0], centre[:, None, :, 1]  # [B, 1, N]
-    gx = tf.exp(-tf.square(cols[:, None] - cx) / (2.0 * tf.square(sx)))  # [B, w, N]
-    gy = tf.exp(-tf.square(ys[:, None] - cy) / (2.0 * tf.square(sy)))  # [B, h, N]
-    gy = tf.where(valid[:, None, :], gy, 0.0)
-    gauss = gy[:, :, None, :] * gx[:, None, :, :]  # [B, h, w, N]
-
-    loc_map = tf.reduce_max(gauss, axis=-1)
-    best = tf.argmax(gauss, axis=-1, output_type=tf.int32) + 1
-    order_map = tf.where(loc_map >= config.order_threshold, best, 0)
+    owner_class = tf.gather(class_table, tf.reshape(winner, tf.shape(row)), batch_dims=1)
+    class_map = tf.tensor_scatter_nd_update(
+        class_map, at, tf.where(winner > 0, tf.reshape(owner_class, [-1]),
+                                tf.gather_nd(class_map, at)))
     return {"class_map": class_map, "order_map": order_map, "loc_map": loc_map}
