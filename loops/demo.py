@@ -31,10 +31,11 @@ class DemoConfig:
     workdir: str = "demo_workdir"
     train_samples: int = 12000
     eval_samples: int = 500
-    train_steps: int = 1300  # about 8 minutes on a 2-core CPU with native bfloat16
-    max_train_minutes: float = 8.5
+    train_steps: int = 1400  # about 8.5 minutes on a 2-core CPU with native bfloat16
+    max_train_minutes: float = 8.7
     batch_size: int = 32
-    learning_rate: float = 1e-3
+    # 2e-3 beat 1e-3 by ~3 points at this budget (3e-3: no better); decays at 70% and 90%.
+    learning_rate: float = 2e-3
     max_word_length: int = 10
     augment: bool = True  # training-time augmentation on top of synth's own variety
     seed: int = 0

@@ -22,7 +22,7 @@ class InputBenchmarkConfig:
     data: str
     batch_size: int = 32
     steps: int = 300
-    warmup_steps: int = 30  # also covers XLA compiling the renderer for each slot bucket
+    warmup_steps: int = 30  # also covers XLA compiling the per-batch function
     augment: bool = False
     python_steps: int = 5
 

@@ -51,7 +51,7 @@ class InputConfig:
     include_strings: bool | None = None  # text and source fields; default: not in training
     targets: TargetConfig = TargetConfig()
     # XLA-compile augmentation and target rendering (fuses their passes over the batch;
-    # about 3-4x faster on CPU). The function is traced once; XLA compiles each slot bucket.
+    # about 3-4x faster on CPU). Traced and compiled once per batch size.
     jit_compile: bool = True
 
 
@@ -65,10 +65,13 @@ class InputPipeline:
         self.files = expand_patterns(config.file_pattern)
         self.skipped = tf.Variable(tf.zeros([len(SKIP_REASONS)], tf.int64), trainable=False,
                                    name="skipped_records")
-        # Traced once; XLA compiles each slot bucket (see render).
-        maps_signature = [tf.TensorSpec([None, None, 8], tf.float32),
-                          tf.TensorSpec([None, None], tf.int32),
-                          tf.TensorSpec([None, None], tf.bool)]
+        # Fixed shapes, so traced and XLA-compiled once (per batch size); the number of
+        # characters to paint is an argument.
+        n = config.max_text_length
+        maps_signature = [tf.TensorSpec([None, n, 8], tf.float32),
+                          tf.TensorSpec([None, n], tf.int32),
+                          tf.TensorSpec([None, n], tf.bool),
+                          tf.TensorSpec([], tf.int32)]
         image_spec = tf.TensorSpec([None, decode.INPUT_HEIGHT, decode.INPUT_WIDTH, 3])
         noise_spec = tf.TensorSpec([1, decode.INPUT_HEIGHT, decode.INPUT_WIDTH, 1])
         self._render_maps = tf.function(self._render_maps_fn, input_signature=maps_signature,
@@ -184,19 +187,19 @@ class InputPipeline:
                                  tf.TensorSpec([n, 8])))
         return {"image": images, "quads": quads, **chunk}
 
-    def _render_maps_fn(self, quads: tf.Tensor, ids: tf.Tensor, valid: tf.Tensor
-                        ) -> dict[str, tf.Tensor]:
-        """Maps from quads in input pixels."""
+    def _render_maps_fn(self, quads: tf.Tensor, ids: tf.Tensor, valid: tf.Tensor,
+                        longest: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Maps from quads in input pixels; `longest` characters are painted."""
         targets = self.config.targets
         to_map = tf.constant([targets.map_width / decode.INPUT_WIDTH,
                               targets.map_height / decode.INPUT_HEIGHT] * 4)
-        return render_targets(quads * to_map, ids, valid, targets)
+        return render_targets(quads * to_map, ids, valid, targets, num_slots=longest)
 
     def _augment_and_render_fn(self, images: tf.Tensor, quads: tf.Tensor, ids: tf.Tensor,
-                               valid: tf.Tensor, seed: tf.Tensor, noise: tf.Tensor
-                               ) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
+                               valid: tf.Tensor, longest: tf.Tensor, seed: tf.Tensor,
+                               noise: tf.Tensor) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
         images, quads = augment_batch(images, quads, self.config.augment, seed, noise)
-        return images, self._render_maps_fn(quads, ids, valid)
+        return images, self._render_maps_fn(quads, ids, valid, longest)
 
     def _report(self, status: tf.Tensor, parsed: dict[str, tf.Tensor],
                 points: tf.RaggedTensor, ids: tf.RaggedTensor) -> tf.Tensor:
@@ -232,23 +235,20 @@ class InputPipeline:
                ) -> dict[str, tf.Tensor]:
         """Augments (training) and renders the ground-truth maps of a batch."""
         cfg = self.config
-        # Only the slots this batch uses, rounded up to a multiple of 4 so that XLA compiles
-        # a handful of shapes.
-        longest = tf.reduce_max(tf.concat([batch["length"], [1]], 0))
-        slots = tf.minimum((longest + 3) // 4 * 4, cfg.max_text_length)
-        index = tf.range(slots)
-        valid = (index[None, :] < batch["length"][:, None]) & \
+        slots = tf.range(cfg.max_text_length)
+        valid = (slots[None, :] < batch["length"][:, None]) & \
             (batch["has_char_boxes"][:, None] > 0)
-        quads, ids = batch["quads"][:, :slots], batch["text_ids"][:, :slots]
+        longest = tf.reduce_max(tf.concat([batch["length"], [0]], 0))
+        quads, ids = batch["quads"], batch["text_ids"]
         augment = cfg.augment if cfg.is_training else None
         if augment is None:
-            images, maps = batch["image"], self._render_maps(quads, ids, valid)
+            images, maps = batch["image"], self._render_maps(quads, ids, valid, longest)
         else:
             seed = tf.zeros([2], tf.int64) if seed is None else seed
             noise = tf.random.stateless_uniform(
                 [1, decode.INPUT_HEIGHT, decode.INPUT_WIDTH, 1], seed + [0, 1 << 40], -1.0, 1.0)
-            images, maps = self._augment_and_render(batch["image"], quads, ids, valid, seed,
-                                                    noise)
+            images, maps = self._augment_and_render(batch["image"], quads, ids, valid, longest,
+                                                    seed, noise)
         out = {
             "image": images,
             "text_ids": batch["text_ids"],

@@ -85,8 +85,8 @@ def test_sharding_is_disjoint_and_complete(tmp_path, num_files):
 
 
 def test_functions_are_traced_once_not_per_batch(tmp_path):
-    # Word lengths 2..11: batches fall into several slot buckets (XLA shapes), yet the
-    # Python functions are traced once.
+    # Word lengths 2..11: batches paint different numbers of characters, yet the Python
+    # functions are traced once.
     words = ["abcdefghijk"[:2 + i % 10] for i in range(40)]
     write_records(str(tmp_path / "d"), [block_word(w, seed=i) for i, w in enumerate(words)], 2)
     pipe = _pipeline(str(tmp_path / "d-*"), global_batch_size=4, augment=AugmentConfig())

@@ -88,3 +88,21 @@ def test_empty_sample_gives_empty_maps():
     assert out["class_map"].shape == (2, 32, 128)
     assert not out["class_map"].any() and not out["order_map"].any()
     assert not out["loc_map"].any()
+
+
+def test_num_slots_paints_only_the_first_characters_in_one_compiled_program():
+    quads = np.zeros((2, 5, 8), np.float32)
+    quads[0, :3] = np.reshape(CASES["axis_aligned"], (-1, 8))
+    quads[1, :2] = np.reshape(CASES["rotated_quads"], (-1, 8))
+    ids = np.tile(np.arange(1, 6, dtype=np.int32), (2, 1))
+    valid = np.zeros((2, 5), bool)
+    valid[0, :3], valid[1, :2] = True, True
+    render = tf.function(lambda q, i, v, n: render_targets(q, i, v, CFG, num_slots=n),
+                         jit_compile=True)
+    for n in (1, 2, 3):
+        got = render(quads, ids, valid, tf.constant(n))
+        want = render_targets(quads[:, :n], ids[:, :n], valid[:, :n], CFG)
+        np.testing.assert_array_equal(got["class_map"], want["class_map"])
+        np.testing.assert_array_equal(got["order_map"], want["order_map"])
+        np.testing.assert_allclose(got["loc_map"], want["loc_map"], atol=1e-6)  # XLA's exp
+    assert render.experimental_get_tracing_count() == 1

@@ -63,13 +63,17 @@ def _row_intervals(points: tf.Tensor, height: int) -> tuple[tf.Tensor, tf.Tensor
 
 
 def render_targets(quads: tf.Tensor, class_ids: tf.Tensor, valid: tf.Tensor,
-                   config: TargetConfig = TargetConfig()) -> dict[str, tf.Tensor]:
+                   config: TargetConfig = TargetConfig(),
+                   num_slots: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
     """Renders the three maps for a batch.
 
     Args:
       quads: [B, N, 8] float32 character quadrilaterals in output-map pixels, reading order.
       class_ids: [B, N] int32 class of each character (1..C).
       valid: [B, N] bool, True for real characters with boxes.
+      num_slots: scalar int32, paint only the first num_slots characters (default N): with
+        the longest word of the batch here, shapes stay fixed (one XLA program) while the
+        work follows the batch.
     Returns:
       class_map [B, h, w] int32 (0 = background, later characters overwrite earlier ones),
       order_map [B, h, w] int32 (slot k = 1..N, 0 = background),
@@ -115,9 +119,11 @@ def render_targets(quads: tf.Tensor, class_ids: tf.Tensor, valid: tf.Tensor,
         return (n + 1, tf.where(inside, n + 1, last), tf.where(inside, class_n, class_map),
                 tf.where(better, gauss, loc), tf.where(better, n + 1, best))
 
+    slot_count = tf.shape(quads)[1] if num_slots is None else tf.minimum(
+        tf.cast(num_slots, tf.int32), tf.shape(quads)[1])
     zeros = tf.zeros([batch, h, w], tf.int32)
     _, last, class_map, loc_map, best = tf.while_loop(
-        lambda n, *_: n < tf.shape(quads)[1], paint,
+        lambda n, *_: n < slot_count, paint,
         (tf.constant(0), zeros, zeros, tf.zeros([batch, h, w]), zeros))
     order_map = tf.where(loc_map >= config.order_threshold, best, 0)
 
