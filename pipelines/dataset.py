@@ -83,6 +83,11 @@ class InputPipeline:
             jit_compile=config.jit_compile)
 
     @property
+    def training_augment(self) -> AugmentConfig | None:
+        """The augmentation to apply: only in training."""
+        return self.config.augment if self.config.is_training else None
+
+    @property
     def include_strings(self) -> bool:
         flag = self.config.include_strings
         return (not self.config.is_training) if flag is None else flag
@@ -149,11 +154,11 @@ class InputPipeline:
         records are logged with their source and reason, and counted."""
         cfg = self.config
         n = cfg.max_text_length
-        parsed = tf.io.parse_example(serialized, schema.FEATURES)
-        boxes = tf.RaggedTensor.from_sparse(parsed[schema.CHAR_BOXES])  # [K, (8 * boxes)]
-        n_boxes = tf.cast(boxes.row_lengths() // 8, tf.int32)
+        parsed = schema.parse_batch(serialized)
+        boxes = parsed[schema.CHAR_BOXES]  # [K, (boxes), 8]
+        n_boxes = tf.cast(boxes.row_lengths(), tf.int32)
         points = self.lookup.codepoints(parsed[schema.TEXT])  # [K, (chars)]
-        ids = points.with_flat_values(self.lookup.table.lookup(points.flat_values))
+        ids = self.lookup.ids(points)
         length = tf.cast(ids.row_lengths(), tf.int32)
         unknown = tf.reduce_any(ids < 0, axis=1)
         # First matching reason wins (see SKIP_REASONS).
@@ -170,7 +175,7 @@ class InputPipeline:
             "encoded": parsed[schema.IMAGE],
             "text_ids": tf.maximum(ids, 0).to_tensor(0, shape=[None, n]),
             "length": tf.minimum(length, n),
-            "boxes": tf.reshape(boxes.to_tensor(0.0, shape=[None, 8 * n]), [-1, n, 8]),
+            "boxes": boxes.to_tensor(0.0, shape=[None, n, 8]),
             "has_char_boxes": tf.cast(n_boxes > 0, tf.float32),
             "source": parsed[schema.SOURCE],
             "text": parsed[schema.TEXT],
@@ -180,9 +185,10 @@ class InputPipeline:
             del chunk["source"], chunk["text"]
         seeds = tf.random.experimental.stateless_split(
             tf.zeros([2], tf.int64) if seed is None else seed, PARSE_CHUNK)
+        seeds = tf.boolean_mask(seeds[:tf.size(keep)], keep)
         images, quads = tf.map_fn(
             lambda args: self._load_image(*args),
-            (chunk.pop("encoded"), chunk.pop("boxes"), tf.boolean_mask(seeds[:tf.size(keep)], keep)),
+            (chunk.pop("encoded"), chunk.pop("boxes"), seeds),
             fn_output_signature=(tf.TensorSpec([decode.INPUT_HEIGHT, decode.INPUT_WIDTH, 3]),
                                  tf.TensorSpec([n, 8])))
         return {"image": images, "quads": quads, **chunk}
@@ -224,8 +230,8 @@ class InputPipeline:
         """Decodes and resizes one image; its character boxes [n, 8] follow it."""
         cfg = self.config
         image = decode.decode_rgb(encoded)
-        if cfg.is_training and cfg.augment is not None and cfg.augment.photometric:
-            image = jpeg_artifacts(image, cfg.augment, seed)
+        if self.training_augment is not None and self.training_augment.photometric:
+            image = jpeg_artifacts(image, self.training_augment, seed)
         image, scale = decode.resize(image, keep_aspect=cfg.keep_aspect)
         quads = tf.reshape(tf.reshape(boxes, [-1, 4, 2]) * scale, [-1, 8])
         return image, quads
@@ -240,8 +246,7 @@ class InputPipeline:
             (batch["has_char_boxes"][:, None] > 0)
         longest = tf.reduce_max(tf.concat([batch["length"], [0]], 0))
         quads, ids = batch["quads"], batch["text_ids"]
-        augment = cfg.augment if cfg.is_training else None
-        if augment is None:
+        if self.training_augment is None:
             images, maps = batch["image"], self._render_maps(quads, ids, valid, longest)
         else:
             seed = tf.zeros([2], tf.int64) if seed is None else seed

@@ -68,3 +68,13 @@ def parse(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
     boxes = tf.sparse.to_dense(parsed[CHAR_BOXES])
     parsed[CHAR_BOXES] = tf.reshape(boxes, [-1, 8])
     return parsed
+
+
+def parse_batch(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
+    """Parses [K] serialized examples at once; char_boxes comes back as a [K, (n), 8]
+    RaggedTensor."""
+    parsed = tf.io.parse_example(serialized, FEATURES)
+    flat = tf.RaggedTensor.from_sparse(parsed[CHAR_BOXES])  # [K, (8 n)]
+    parsed[CHAR_BOXES] = tf.RaggedTensor.from_row_lengths(
+        tf.reshape(flat.flat_values, [-1, 8]), flat.row_lengths() // 8)
+    return parsed

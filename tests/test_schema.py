@@ -27,3 +27,15 @@ def test_graph_parse_gives_n_by_8_boxes_and_empty_for_word_only():
     assert parsed[schema.TEXT].numpy().decode() == "h\u00e9y"
     parsed = schema.parse(tf.constant(schema.serialize(_record(boxes=False))))
     assert parsed[schema.CHAR_BOXES].shape == (0, 8)
+
+
+def test_batch_parse_matches_single_parse():
+    records = [_record(), _record(boxes=False), _record()]
+    batch = schema.parse_batch(tf.constant([schema.serialize(r) for r in records]))
+    assert batch[schema.CHAR_BOXES].row_lengths().numpy().tolist() == [3, 0, 3]
+    for i, record in enumerate(records):
+        single = schema.parse(tf.constant(schema.serialize(record)))
+        np.testing.assert_array_equal(batch[schema.CHAR_BOXES][i].numpy(),
+                                      single[schema.CHAR_BOXES].numpy())
+        assert batch[schema.TEXT][i].numpy() == single[schema.TEXT].numpy()
+        assert batch[schema.IMAGE][i].numpy() == record.image

@@ -34,9 +34,13 @@ class CharsetLookup(tf.Module):
         upper = (points >= ord("A")) & (points <= ord("Z"))
         return tf.where(upper, points + 32, points)
 
+    def ids(self, points: tf.Tensor) -> tf.Tensor:
+        """Code points (dense or ragged) -> int32 ids, -1 where a character is not in the set."""
+        return tf.ragged.map_flat_values(self.table.lookup, points)
+
     def encode(self, text: tf.Tensor) -> tf.Tensor:
-        """Scalar UTF-8 string -> [n] int32 ids, -1 where a character is not in the set."""
-        return self.table.lookup(self.codepoints(text))
+        """UTF-8 string -> [n] int32 ids (a [K] vector gives [K, (n)]), -1 for unknown ones."""
+        return self.ids(self.codepoints(text))
 
     def decode(self, ids: tf.Tensor, lengths: tf.Tensor) -> tf.Tensor:
         """ids [B, N], lengths [B] -> [B] UTF-8 strings."""

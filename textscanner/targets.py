@@ -82,7 +82,7 @@ def render_targets(quads: tf.Tensor, class_ids: tf.Tensor, valid: tf.Tensor,
     h, w = config.map_height, config.map_width
     quads = tf.convert_to_tensor(quads, tf.float32)
     batch = tf.shape(quads)[0]
-    # At least one slot, so that the reductions below are never over an empty axis.
+    # At least one slot, so that no zero-size character axis reaches the ops below.
     pad = tf.maximum(1 - tf.shape(quads)[1], 0)
     quads = tf.pad(quads, [[0, 0], [0, pad], [0, 0]])
     class_ids = tf.pad(tf.cast(class_ids, tf.int32), [[0, 0], [0, pad]])
