@@ -3,8 +3,9 @@
 Geometry: one random projective matrix per image (rotation, shear, scale, translation,
 perspective) moves the pixels and the character quadrilaterals alike, before the targets are
 rendered; the warp is bilinear sampling written as gathers, which XLA compiles into one
-loop (about 4x faster on CPU than ImageProjectiveTransformV3). Colour: one random affine colour map per image (saturation, hue, grey, contrast,
-brightness as a 3x3 matrix and an offset), blur and noise. Every part can be switched off.
+loop (about 4x faster on CPU than ImageProjectiveTransformV3). Colour: one random affine
+colour map per image (saturation, hue, grey, contrast, brightness as a 3x3 matrix and an
+offset), blur and noise. Every part can be switched off.
 """
 
 from __future__ import annotations
@@ -95,7 +96,8 @@ def warp_images(images: tf.Tensor, forward: tf.Tensor) -> tf.Tensor:
     batch, height, width = shape[0], shape[1], shape[2]
     h, w = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
     ys, xs = tf.meshgrid(tf.range(h) + 0.5, tf.range(w) + 0.5, indexing="ij")
-    grid = tf.stack([tf.reshape(xs, [-1]), tf.reshape(ys, [-1]), tf.ones_like(tf.reshape(xs, [-1]))])
+    xs, ys = tf.reshape(xs, [-1]), tf.reshape(ys, [-1])
+    grid = tf.stack([xs, ys, tf.ones_like(xs)])  # [3, H * W] output pixel centres
     source = tf.linalg.inv(forward) @ grid  # [B, 3, H * W]: output pixel centre -> input point
     # Input point -> fractional pixel index, clamped (edges replicated).
     sx = tf.clip_by_value(source[:, 0] / source[:, 2] - 0.5, 0.0, w - 1.0)
