@@ -58,6 +58,8 @@ flags.DEFINE_float("lr_decay_factor", 0.1, "Learning-rate decay factor.")
 flags.DEFINE_integer("warmup_steps", 0, "Linear learning-rate warm-up steps.")
 flags.DEFINE_float("clip_norm", 0.0, "Clip the global gradient norm (0: off).")
 flags.DEFINE_float("weight_decay", 0.0, "Decoupled weight decay (AdamW); 0: Adam.")
+flags.DEFINE_float("ema_decay", 0.0, "Keep an exponential moving average of the weights "
+                   "with this decay (e.g. 0.995); evaluate, predict and export use it. 0: off.")
 flags.DEFINE_list("loss_weights", ["1", "1", "1", "1"],
                   "Weights of L_s, L_o, L_l[, L_m]. The paper's ResNet-50 recipe: 1,10,10; "
                   "the small model learns faster with 1,1,1.")
@@ -94,5 +96,5 @@ flags.DEFINE_string("benchmark_mode", None, "benchmark --what=train: internal, o
 flags.DEFINE_string("workdir", "demo_workdir", "demo: working folder.")
 flags.DEFINE_float("demo_minutes", 8.7, "demo: training time budget in minutes.")
 flags.DEFINE_integer("demo_train_samples", 12000, "demo: synthetic training words.")
-flags.DEFINE_integer("demo_train_steps", 1400, "demo: training steps (the time budget may "
+flags.DEFINE_integer("demo_train_steps", 2200, "demo: training steps (the time budget may "
                                                "stop it earlier).")

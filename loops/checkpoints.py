@@ -24,12 +24,20 @@ import tensorflow as tf
 log = logging.getLogger(__name__)
 
 
-class ModelWeights(tf.Module):
+class OrderedVariables(tf.Module):
+    """Variables as checkpoint dependencies `ordered/0`, `ordered/1`, ... in list order."""
+
+    def __init__(self, variables, name: str = "ordered_variables"):
+        super().__init__(name=name)
+        self.ordered = list(variables)
+
+
+class ModelWeights(OrderedVariables):
     """All variables of a Keras model, in creation order, as checkpoint dependencies."""
 
     def __init__(self, model):
-        super().__init__(name="model_weights")
-        self.ordered = list(model.weights)
+        super().__init__(model.weights, name="model_weights")
+
 
 
 def restore_verified(checkpoint: tf.train.Checkpoint, path: str, variables: list,
@@ -66,6 +74,9 @@ class TrainingCheckpoint:
         self.chief = chief
         self.model_dir = model_dir
         self.variables = list(model.weights) + list(optimizer.variables)
+        for obj in objects.values():  # e.g. a WeightAverage: verified like the rest
+            if isinstance(obj, tf.Module):
+                self.variables += list(obj.variables)
         self.checkpoint = tf.train.Checkpoint(model=model, model_weights=ModelWeights(model),
                                               optimizer=optimizer, **objects)
         self.directory = model_dir if chief else os.path.join(
@@ -93,8 +104,17 @@ class TrainingCheckpoint:
         return path
 
 
+AVERAGE = "average"  # the checkpoint key of a WeightAverage (loops/averaging.py)
+
+
+def has_weight_average(path: str) -> bool:
+    return any(name.startswith(AVERAGE + "/") for name, _ in tf.train.list_variables(path))
+
+
 def restore_weights_only(model, path: str) -> str:
-    """Warm start: model weights from a training checkpoint (file or folder), nothing else."""
+    """Model weights from a training checkpoint (file or folder), nothing else: for
+    evaluation, prediction, export and warm starts. Where training kept an exponential
+    moving average of the weights, the trainable weights are the averaged ones."""
     if os.path.isdir(path):
         found = tf.train.latest_checkpoint(path)
         if found is None:
@@ -102,6 +122,10 @@ def restore_weights_only(model, path: str) -> str:
         path = found
     checkpoint = tf.train.Checkpoint(model=model, model_weights=ModelWeights(model))
     restore_verified(checkpoint, path, model.weights, partial=True)
+    if has_weight_average(path):
+        average = OrderedVariables(model.trainable_variables)
+        restore_verified(tf.train.Checkpoint(**{AVERAGE: average}), path,
+                         model.trainable_variables, partial=True)
     return path
 
 

@@ -51,6 +51,9 @@ class TrainConfig:
     augment: AugmentConfig | None = AugmentConfig()
     keep_aspect: bool = False
     optimizer: OptimizerConfig = OptimizerConfig()
+    # Exponential moving average of the weights (evaluation, prediction and export read
+    # it); 0: off. About 1 - 1 / (steps it should average over), e.g. 0.995.
+    ema_decay: float = 0.0
     loss: LossConfig = LossConfig()
     decode: DecodeConfig = DecodeConfig()
     runtime: RuntimeConfig = RuntimeConfig()

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -13,7 +14,9 @@ import keras
 import tensorflow as tf
 
 from loops import strategies
-from loops.checkpoints import StopRequest, TrainingCheckpoint, restore_weights_only
+from loops.averaging import WeightAverage
+from loops.checkpoints import (AVERAGE, StopRequest, TrainingCheckpoint,
+                               restore_weights_only)
 from loops.config import TrainConfig
 from loops.evaluation import evaluate_dataset, format_samples, format_table
 from loops.model_io import save_spec
@@ -81,12 +84,16 @@ class Trainer:
             self.optimizer.build(self.model.trainable_variables)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step",
                                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+            self.average = WeightAverage(self.model.trainable_variables, config.ema_decay) \
+                if config.ema_decay else None
         self._make_input(runtime.seed)
         # TF 2.21 can checkpoint a single-replica input iterator but not a multi-replica
         # DistributedIterator; those runs resume with a fresh order seeded by the step.
         self.exact_input_position = isinstance(self.iterator,
                                                tf.__internal__.tracking.Trackable)
         state = {"iterator": self.iterator} if self.exact_input_position else {}
+        if self.average is not None:
+            state[AVERAGE] = self.average
         self.checkpoint = TrainingCheckpoint(
             config.model_dir, self.chief, strategies.task_id(self.strategy), self.model,
             self.optimizer, config.keep_checkpoints, step=self.step, **state)
@@ -143,6 +150,8 @@ class Trainer:
                     tf.distribute.ReduceOp.SUM
                 values.append(self.strategy.reduce(op, per_replica[name], axis=None))
             totals = [t + v for t, v in zip(totals, values)]
+            if self.average is not None:
+                self.average.update(self.strategy, self.step)
             self.step.assign_add(1)
         count = tf.cast(num_steps, tf.float32)
         return {name: t / count for name, t in zip(LOGGED, totals)}
@@ -243,9 +252,12 @@ class Trainer:
     def evaluate(self, step: int) -> dict:
         if not self.chief:
             return {}
-        result = evaluate_dataset(self.recognizer, self.config.eval_data, self.charset,
-                                  max_batches=self.config.eval_batches,
-                                  keep_aspect=self.config.keep_aspect)
+        # Evaluate what export and `main.py evaluate` would read: the averaged weights.
+        averaged = self.average.applied() if self.average else contextlib.nullcontext()
+        with averaged:
+            result = evaluate_dataset(self.recognizer, self.config.eval_data, self.charset,
+                                      max_batches=self.config.eval_batches,
+                                      keep_aspect=self.config.keep_aspect)
         metrics = result.to_json()
         log.info("evaluation at step %d:\n%s\n%s", step, format_table("eval", metrics),
                  format_samples(result.samples))

@@ -23,7 +23,8 @@ def test_two_workers_train_in_lockstep_and_the_chief_checkpoints(tmp_path):
         procs.append(subprocess.Popen(
             main_cmd("train", f"--train_data={data}/train-*", f"--model_dir={model_dir}",
                      "--strategy=multi_worker", "--train_steps=6", "--batch_size=4",
-                     "--steps_per_loop=2", "--checkpoint_every=4", "--noaugment", "--seed=1"),
+                     "--steps_per_loop=2", "--checkpoint_every=4", "--noaugment", "--seed=1",
+                     "--ema_decay=0.9"),
             env=env(TF_CONFIG=tf_config), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True))
     outputs = [p.communicate(timeout=400) for p in procs]
@@ -40,5 +41,7 @@ def test_two_workers_train_in_lockstep_and_the_chief_checkpoints(tmp_path):
     assert len(losses(logs[0])) == 3
     np.testing.assert_allclose(losses(logs[0]), losses(logs[1]), rtol=1e-6)
     assert tf.train.latest_checkpoint(model_dir).endswith("ckpt-6")
+    from loops.checkpoints import has_weight_average
+    assert has_weight_average(tf.train.latest_checkpoint(model_dir))
     assert not [d for d in os.listdir(model_dir) if d.startswith(".worker")]
     assert json.loads(outputs[0][0].strip().splitlines()[-1])["step"] == 6

@@ -15,7 +15,7 @@ from tests.cli import env, main_cmd, run_main
 
 TRAIN_FLAGS = ["--batch_size=4", "--steps_per_loop=5", "--checkpoint_every=10",
                "--image_summary_every=10", "--deterministic", "--seed=3", "--noaugment",
-               "--learning_rate=2e-3"]
+               "--learning_rate=2e-3", "--ema_decay=0.9"]
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def _variables(model_dir, step=None):
     path = tf.train.latest_checkpoint(model_dir) if step is None else f"{model_dir}/ckpt-{step}"
     reader = tf.train.load_checkpoint(path)
     return {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()
-            if k.startswith(("model/", "model_weights/", "optimizer/"))}
+            if k.startswith(("model/", "model_weights/", "optimizer/", "average/"))}
 
 
 def _train(model_dir, data, steps, *extra, **kw):
@@ -48,7 +48,8 @@ def test_sigkill_then_restart_continues_exactly(tmp_path, synth_data):
                                      *TRAIN_FLAGS), env=env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
-    while not os.path.exists(f"{resumed}/ckpt-10.index") and time.time() < deadline:
+    # The index file appears before the `checkpoint` state file names it: wait for both.
+    while tf.train.latest_checkpoint(resumed) is None and time.time() < deadline:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -62,7 +63,8 @@ def test_sigkill_then_restart_continues_exactly(tmp_path, synth_data):
     assert final["step"] == 30
     ref, got = _variables(reference), _variables(resumed)
     assert ref.keys() == got.keys() and any("optimizer/" in k for k in ref)
-    for key in ref:  # weights, Adam moments and iteration count all match
+    assert any(k.startswith("average/") for k in ref)
+    for key in ref:  # weights, Adam moments, iteration count and weight averages all match
         np.testing.assert_allclose(got[key], ref[key], rtol=1e-5, atol=1e-6, err_msg=key)
 
 
@@ -109,10 +111,11 @@ def test_mirrored_on_two_cpus_matches_default(tmp_path, synth_data):
         return [float(line.split(" loss=")[1].split()[0]) for line in out.stderr.splitlines()
                 if " loss=" in line]
 
-    np.testing.assert_allclose(losses(mirrored), losses(default), rtol=2e-4)
+    np.testing.assert_allclose(losses(mirrored), losses(default), rtol=1e-3)
     # Step 1 sees identical weights and data: the losses agree to float precision. Later
     # steps drift slightly: Keras' synchronized BN forward pass uses the global batch, but
-    # its gradient differs from single-device BN by ~0.3% (measured), which Adam amplifies.
+    # its gradient differs from single-device BN by ~0.3% (measured), which Adam amplifies
+    # (2e-4 relative at step 3).
     np.testing.assert_allclose(losses(mirrored)[0], losses(default)[0], rtol=1e-5)
 
 
@@ -190,3 +193,30 @@ def test_checkpoint_missing_variables_is_refused(tmp_path):
     fresh = TextScanner(ModelConfig(num_classes=5)).build_for_input()
     with pytest.raises(ValueError, match="did not restore"):
         restore_weights_only(fresh, str(tmp_path))
+
+
+def test_weight_average_is_what_evaluation_reads(tmp_path, synth_data):
+    """With --ema_decay the checkpoint keeps the averages; the model that evaluate, predict
+    and export rebuild from it has the averaged trainable weights, the raw BN statistics."""
+    from loops.config import TrainConfig
+    from loops.model_io import recognizer_from_checkpoint
+    from loops.trainer import Trainer
+    trainer = Trainer(TrainConfig(model_dir=str(tmp_path), train_data=synth_data, batch_size=4,
+                                  train_steps=6, steps_per_loop=3, augment=None,
+                                  ema_decay=0.5))
+    trainer.train()
+    raw = [v.numpy() for v in trainer.model.trainable_variables]
+    averaged = [v.numpy() for v in trainer.average.ordered]
+    assert any(not np.allclose(a, r) for a, r in zip(averaged, raw))
+    restored = recognizer_from_checkpoint(str(tmp_path)).model
+    for got, want in zip(restored.trainable_variables, averaged):
+        np.testing.assert_array_equal(got.numpy(), want)
+    trainable = {id(v) for v in trainer.model.trainable_variables}
+    for got, want in zip(restored.weights, trainer.model.weights):
+        if id(want) not in trainable:  # batch-norm moving statistics
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+    with trainer.average.applied():  # the swap used by periodic evaluation
+        for v, want in zip(trainer.model.trainable_variables, averaged):
+            np.testing.assert_array_equal(v.numpy(), want)
+    for v, want in zip(trainer.model.trainable_variables, raw):
+        np.testing.assert_array_equal(v.numpy(), want)

@@ -12,6 +12,7 @@ from keras import layers, ops
 
 from textscanner.backbones import build_backbone
 from textscanner.config import ModelConfig
+from textscanner.layers import batch_norm
 
 
 class ConvBNReLU(layers.Layer):
@@ -19,7 +20,7 @@ class ConvBNReLU(layers.Layer):
                  sync_batch_norm: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.conv = layers.Conv2D(filters, kernel_size, strides, padding="same", use_bias=False)
-        self.bn = layers.BatchNormalization(synchronized=sync_batch_norm)
+        self.bn = batch_norm(sync_batch_norm)
 
     def call(self, x, training=None):
         return ops.relu(self.bn(self.conv(x), training=training))
