@@ -96,5 +96,5 @@ flags.DEFINE_string("benchmark_mode", None, "benchmark --what=train: internal, o
 flags.DEFINE_string("workdir", "demo_workdir", "demo: working folder.")
 flags.DEFINE_float("demo_minutes", 8.7, "demo: training time budget in minutes.")
 flags.DEFINE_integer("demo_train_samples", 12000, "demo: synthetic training words.")
-flags.DEFINE_integer("demo_train_steps", 2200, "demo: training steps (the time budget may "
+flags.DEFINE_integer("demo_train_steps", 2300, "demo: training steps (the time budget may "
                                                "stop it earlier).")

@@ -184,7 +184,8 @@ class Trainer:
         last_save = step
         with StopRequest() as stop:
             while step < cfg.train_steps and not stop:
-                if cfg.max_train_seconds and time.perf_counter() - start_time > cfg.max_train_seconds:
+                elapsed = time.perf_counter() - start_time
+                if cfg.max_train_seconds and elapsed > cfg.max_train_seconds:
                     log.info("time budget of %.0f s used up at step %d", cfg.max_train_seconds,
                              step)
                     break

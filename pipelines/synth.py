@@ -92,7 +92,8 @@ def random_text(rng: np.random.Generator, alphabet: Sequence[str], min_len: int,
     if kind < 0.35:
         word = _WORDS[rng.integers(len(_WORDS))]
     elif kind < 0.55:
-        word = "".join(_SYLLABLES[i] for i in rng.integers(len(_SYLLABLES), size=rng.integers(1, 5)))
+        syllables = rng.integers(len(_SYLLABLES), size=rng.integers(1, 5))
+        word = "".join(_SYLLABLES[i] for i in syllables)
     elif kind < 0.7:
         word = "".join(rng.choice(list(string.digits), size=rng.integers(1, 9)))
     else:

@@ -247,3 +247,24 @@ def test_class_loss_without_background_pixels_is_the_plain_mean():
     ref = np.mean([_ce(logits[0, i, j], labels[0, i, j]) for i in range(2) for j in range(3)])
     assert np.isfinite(got)
     np.testing.assert_allclose(got, ref, rtol=1e-5)
+
+
+def test_pixel_cross_entropy_matches_tensorflow_in_value_and_gradient():
+    rng = np.random.default_rng(5)
+    logits = rng.normal(0, 3, size=(2, 3, 4, 7)).astype(np.float32)
+    logits[0, 0, 0] = [60, -40, 0, 0, 0, 0, 0]  # p[label] ~ e^-100: the gradient stays exact
+    labels = rng.integers(0, 7, size=(2, 3, 4)).astype(np.int32)
+    labels[0, 0, 0] = 1
+    weights = rng.uniform(size=(2, 3, 4)).astype(np.float32)
+    logits_t = tf.constant(logits)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(logits_t)
+        ours = losses.pixel_cross_entropy(labels, logits_t)
+        theirs = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits_t)
+        ours_sum, theirs_sum = tf.reduce_sum(ours * weights), tf.reduce_sum(theirs * weights)
+    expected = theirs.numpy()
+    expected[0, 0, 0] = -np.log(1e-37)  # the documented cap where p underflows
+    np.testing.assert_allclose(ours.numpy(), expected, rtol=1e-5, atol=1e-5)
+    assert theirs.numpy()[0, 0, 0] > 99
+    np.testing.assert_allclose(tape.gradient(ours_sum, logits_t).numpy(),
+                               tape.gradient(theirs_sum, logits_t).numpy(), atol=1e-6)
