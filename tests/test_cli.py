@@ -49,3 +49,14 @@ def test_synth_convert_inspect_benchmark_through_the_cli(tmp_path):
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["what"] == "input" and result["images_per_second"] > 0
     assert result["floor_images_per_second"] > 0 and result["python_loader_images_per_second"] > 0
+
+    # Three processes (compiled, eager, constant batch), a few steps each.
+    out = run_main("benchmark", "--what=train", f"--data={tmp_path}/s-*", "--batch_size=4",
+                   "--steps=2", "--noaugment")
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["what"] == "train" and result["steps"] == 2
+    for key in ("images_per_second", "eager_images_per_second",
+                "constant_batch_images_per_second"):
+        assert result[key] > 0, key
+    assert abs(result["compiled_over_eager"]
+               - result["images_per_second"] / result["eager_images_per_second"]) < 0.02
