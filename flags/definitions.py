@@ -94,7 +94,7 @@ flags.DEFINE_integer("steps", 50, "benchmark: measured steps.")
 flags.DEFINE_string("benchmark_mode", None, "benchmark --what=train: internal, one mode per "
                                             "process (compiled, eager, constant_batch).")
 flags.DEFINE_string("workdir", "demo_workdir", "demo: working folder.")
-flags.DEFINE_float("demo_minutes", 8.4, "demo: training time budget in minutes.")
+flags.DEFINE_float("demo_minutes", 8.7, "demo: training time budget in minutes.")
 flags.DEFINE_integer("demo_train_samples", 12000, "demo: synthetic training words.")
 flags.DEFINE_integer("demo_train_steps", 2300, "demo: training steps (the time budget may "
                                                "stop it earlier).")
