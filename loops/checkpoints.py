@@ -39,7 +39,6 @@ class ModelWeights(OrderedVariables):
         super().__init__(model.weights, name="model_weights")
 
 
-
 def restore_verified(checkpoint: tf.train.Checkpoint, path: str, variables: list,
                      partial: bool = False) -> None:
     """Restores `path` and raises unless every float variable in `variables` got a value."""

@@ -44,7 +44,6 @@ class DemoConfig:
     # was under-predicted and 10-character words lost their last character (93.8% vs 92.2%).
     train_max_word_length: int = 12
     augment: bool = True  # training-time augmentation on top of synth's own variety
-    ema_decay: float = 0.0
     seed: int = 0
     num_predict_files: int = 8
 
@@ -64,8 +63,7 @@ def demo_train_config(cfg: DemoConfig, train_data: str) -> TrainConfig:
         optimizer=OptimizerConfig(learning_rate=cfg.learning_rate,
                                   decay_steps=(int(0.7 * steps), int(0.9 * steps)),
                                   warmup_steps=50, clip_norm=5.0),
-        loss=LossConfig(class_weight=1.0, order_weight=1.0, loc_weight=1.0),
-        ema_decay=cfg.ema_decay)
+        loss=LossConfig(class_weight=1.0, order_weight=1.0, loc_weight=1.0))
 
 
 def run_demo(cfg: DemoConfig) -> dict:

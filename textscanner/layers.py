@@ -30,16 +30,13 @@ class FusedBatchNormalization(layers.BatchNormalization):
         mean = tf.cast(self.moving_mean, tf.float32)
         variance = tf.cast(self.moving_variance, tf.float32)
         inputs = tf.cast(inputs, self.compute_dtype)
-        if training and self.trainable:
-            outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
-                inputs, scale, offset, mean=mean, variance=variance, epsilon=self.epsilon,
-                is_training=True, exponential_avg_factor=1.0 - self.momentum)
+        training = bool(training) and self.trainable
+        outputs, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+            inputs, scale, offset, mean=mean, variance=variance, epsilon=self.epsilon,
+            is_training=training, exponential_avg_factor=1.0 - self.momentum if training else 1.0)
+        if training:
             self.moving_mean.assign(mean)
             self.moving_variance.assign(variance)
-        else:
-            outputs, _, _ = tf.compat.v1.nn.fused_batch_norm(
-                inputs, scale, offset, mean=mean, variance=variance, epsilon=self.epsilon,
-                is_training=False)
         return outputs
 
 

@@ -46,8 +46,6 @@ def _softmax_cross_entropy(labels: tf.Tensor, logits: tf.Tensor):
     return loss, gradient
 
 
-
-
 def class_segmentation_loss(class_logits: tf.Tensor, class_map: tf.Tensor,
                             balance: bool = True) -> tf.Tensor:
     """[B] sparse CE on G. Balanced (CA-FCN): character pixels are weighted by the
