@@ -49,10 +49,13 @@ def floor_dataset(files: list[str], batch_size: int, chunked: bool) -> tf.data.D
                        num_parallel_calls=tf.data.AUTOTUNE)
     features = {schema.IMAGE: schema.FEATURES[schema.IMAGE]}
     if chunked:
-        ds = ds.batch(PARSE_CHUNK).map(
-            lambda r: tf.map_fn(load, tf.io.parse_example(r, features)[schema.IMAGE],
-                                fn_output_signature=tf.float32),
-            num_parallel_calls=tf.data.AUTOTUNE).rebatch(batch_size, drop_remainder=True)
+        def load_chunk(serialized):  # per image what the pipeline does per image
+            return tf.map_fn(lambda e: decode.resize_image(decode.decode_rgb(e)),
+                             tf.io.parse_example(serialized, features)[schema.IMAGE],
+                             fn_output_signature=tf.float32)
+
+        ds = ds.batch(PARSE_CHUNK).map(load_chunk, num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.rebatch(batch_size, drop_remainder=True)
     else:
         ds = ds.map(lambda r: load(tf.io.parse_single_example(r, features)[schema.IMAGE]),
                     num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size, drop_remainder=True)

@@ -183,18 +183,26 @@ class InputPipeline:
         chunk = {key: tf.boolean_mask(value, keep) for key, value in chunk.items()}
         if not self.include_strings:
             del chunk["source"], chunk["text"]
-        seeds = tf.random.experimental.stateless_split(
-            tf.zeros([2], tf.int64) if seed is None else seed, PARSE_CHUNK)
-        seeds = tf.boolean_mask(seeds[:tf.size(keep)], keep)
-        images, quads = tf.map_fn(
-            lambda args: self._load_image(*args),
-            (chunk.pop("encoded"), chunk.pop("boxes"), seeds),
-            fn_output_signature=(tf.TensorSpec([decode.INPUT_HEIGHT, decode.INPUT_WIDTH, 3]),
-                                 tf.TensorSpec([n, 8])))
+        # Only decode and resize run per image; everything else is done for the chunk.
+        encoded = chunk.pop("encoded")
+        image_spec = tf.TensorSpec([decode.INPUT_HEIGHT, decode.INPUT_WIDTH, 3])
+        size_spec = tf.TensorSpec([2], tf.int32)
+        augment = self.training_augment
+        if augment is not None and augment.jpeg_probability > 0:
+            seeds = tf.random.experimental.stateless_split(
+                tf.zeros([2], tf.int64) if seed is None else seed, PARSE_CHUNK)
+            seeds = tf.boolean_mask(seeds[:tf.size(keep)], keep)
+            images, sizes = tf.map_fn(lambda args: self._load_image(*args), (encoded, seeds),
+                                      fn_output_signature=(image_spec, size_spec))
+        else:
+            images, sizes = tf.map_fn(self._load_image, encoded,
+                                      fn_output_signature=(image_spec, size_spec))
+        scale = decode.resize_scale(sizes, keep_aspect=cfg.keep_aspect)  # [K, 2] (sx, sy)
+        quads = chunk.pop("boxes") * tf.tile(scale, [1, 4])[:, None, :]
         return {"image": images, "quads": quads, **chunk}
 
-    def _render_maps_fn(self, quads: tf.Tensor, ids: tf.Tensor, valid: tf.Tensor,
-                        longest: tf.Tensor) -> dict[str, tf.Tensor]:
+    def _render_maps_fn(self, quads: tf.Tensor, ids: tf.Tensor, valid: tf.Tensor, longest: tf.Tensor
+              ) -> dict[str, tf.Tensor]:
         """Maps from quads in input pixels; `longest` characters are painted."""
         targets = self.config.targets
         to_map = tf.constant([targets.map_width / decode.INPUT_WIDTH,
@@ -225,16 +233,14 @@ class InputPipeline:
         with tf.control_dependencies([printed, counted]):
             return tf.constant(True)
 
-    def _load_image(self, encoded: tf.Tensor, boxes: tf.Tensor, seed: tf.Tensor
+    def _load_image(self, encoded: tf.Tensor, seed: tf.Tensor | None = None
                     ) -> tuple[tf.Tensor, tf.Tensor]:
-        """Decodes and resizes one image; its character boxes [n, 8] follow it."""
-        cfg = self.config
+        """Decodes and resizes one image; returns it and its source size [2] (h, w)."""
         image = decode.decode_rgb(encoded)
-        if self.training_augment is not None and self.training_augment.photometric:
+        if seed is not None and self.training_augment.photometric:
             image = jpeg_artifacts(image, self.training_augment, seed)
-        image, scale = decode.resize(image, keep_aspect=cfg.keep_aspect)
-        quads = tf.reshape(tf.reshape(boxes, [-1, 4, 2]) * scale, [-1, 8])
-        return image, quads
+        return (decode.resize_image(image, keep_aspect=self.config.keep_aspect),
+                tf.shape(image)[:2])
 
     # -- per batch ----------------------------------------------------------------------------
     def render(self, batch: dict[str, tf.Tensor], seed: tf.Tensor | None = None
@@ -252,8 +258,8 @@ class InputPipeline:
             seed = tf.zeros([2], tf.int64) if seed is None else seed
             noise = tf.random.stateless_uniform(
                 [1, decode.INPUT_HEIGHT, decode.INPUT_WIDTH, 1], seed + [0, 1 << 40], -1.0, 1.0)
-            images, maps = self._augment_and_render(batch["image"], quads, ids, valid, longest,
-                                                    seed, noise)
+            images, maps = self._augment_and_render(batch["image"], quads, ids, valid,
+                                                    longest, seed, noise)
         out = {
             "image": images,
             "text_ids": batch["text_ids"],

@@ -1,4 +1,8 @@
-"""Encoded bytes -> model input: RGB float32 in [0, 1] at a fixed size (in the graph)."""
+"""Encoded bytes -> model input: RGB float32 in [0, 1] at a fixed size (in the graph).
+
+Per image only the decode and the resize run (`resize_image`); where the source pixels land
+(`resize_scale`) follows from the source sizes, so batches compute it vectorised.
+"""
 
 from __future__ import annotations
 
@@ -15,29 +19,46 @@ def decode_rgb(encoded: tf.Tensor) -> tf.Tensor:
     return image
 
 
+def _fitted_size(source_hw: tf.Tensor, height: int, width: int) -> tf.Tensor:
+    """[..., 2] int32 size of a source of size source_hw scaled to fit, aspect kept."""
+    src = tf.cast(source_hw, tf.float32)
+    scale = tf.minimum(height / src[..., 0], width / src[..., 1])
+    fitted = tf.cast(tf.round(src * scale[..., None]), tf.int32)
+    return tf.clip_by_value(fitted, 1, tf.constant([height, width]))
+
+
+def resize_scale(source_hw: tf.Tensor, height: int = INPUT_HEIGHT, width: int = INPUT_WIDTH,
+                 keep_aspect: bool = False) -> tf.Tensor:
+    """[..., 2] (sx, sy) factors that map source pixels to output pixels, for sources of
+    size source_hw [..., 2] (height, width)."""
+    src = tf.cast(source_hw, tf.float32)[..., ::-1]
+    if not keep_aspect:
+        return tf.constant([width, height], tf.float32) / src
+    return tf.cast(_fitted_size(source_hw, height, width)[..., ::-1], tf.float32) / src
+
+
+def resize_image(image: tf.Tensor, height: int = INPUT_HEIGHT, width: int = INPUT_WIDTH,
+                 keep_aspect: bool = False) -> tf.Tensor:
+    """Resizes [h, w, 3] uint8 to [height, width, 3] float32 in [0, 1].
+
+    Without keep_aspect the word is stretched to fill (the paper); with it, it is scaled to
+    fit and padded on the right and bottom with its mean colour.
+    """
+    image = tf.image.convert_image_dtype(image, tf.float32)  # on the (smaller) source
+    if not keep_aspect:
+        return tf.image.resize(image, [height, width])
+    new_hw = _fitted_size(tf.shape(image)[:2], height, width)
+    out = tf.image.resize(image, new_hw)
+    mean = tf.reduce_mean(out, axis=[0, 1])
+    out = tf.pad(out - mean, [[0, height - new_hw[0]], [0, width - new_hw[1]], [0, 0]]) + mean
+    return tf.ensure_shape(out, [height, width, 3])
+
+
 def resize(image: tf.Tensor, height: int = INPUT_HEIGHT, width: int = INPUT_WIDTH,
            keep_aspect: bool = False) -> tuple[tf.Tensor, tf.Tensor]:
-    """Resizes [h, w, 3] to [height, width, 3] float32 in [0, 1].
-
-    Returns the image and the [2] (sx, sy) factors that map source pixels to output pixels.
-    Without keep_aspect the word is stretched to fill (the paper); with it, it is scaled to
-    fit and padded on the right and bottom with edge pixels.
-    """
-    src = tf.cast(tf.shape(image)[:2], tf.float32)
-    image = tf.image.convert_image_dtype(image, tf.float32)
-    if not keep_aspect:
-        out = tf.image.resize(image, [height, width])
-        return out, tf.stack([width / src[1], height / src[0]])
-    scale = tf.minimum(height / src[0], width / src[1])
-    new_h = tf.clip_by_value(tf.cast(tf.round(src[0] * scale), tf.int32), 1, height)
-    new_w = tf.clip_by_value(tf.cast(tf.round(src[1] * scale), tf.int32), 1, width)
-    out = tf.image.resize(image, tf.stack([new_h, new_w]))
-    mean = tf.reduce_mean(out, axis=[0, 1])
-    out = tf.pad(out - mean, [[0, height - new_h], [0, width - new_w], [0, 0]]) + mean
-    out = tf.ensure_shape(out, [height, width, 3])
-    sx = tf.cast(new_w, tf.float32) / src[1]
-    sy = tf.cast(new_h, tf.float32) / src[0]
-    return out, tf.stack([sx, sy])
+    """`resize_image`, and the [2] (sx, sy) factors that map source pixels to output pixels."""
+    return (resize_image(image, height, width, keep_aspect),
+            resize_scale(tf.shape(image)[:2], height, width, keep_aspect))
 
 
 def preprocess_encoded(encoded: tf.Tensor, keep_aspect: bool = False) -> tf.Tensor:

@@ -1,9 +1,12 @@
 """Ground-truth maps rendered from character quadrilaterals, in the graph (model.md section 2).
 
-Everything is vectorised over the batch: no Python loop runs per sample. Per-row intervals
-of each quadrilateral and the separable Gaussians are computed for all characters at once; the
-characters are then painted one after another onto [B, h, w] maps in a graph loop, so the
-per-pixel work is a few fused passes per character (XLA-compiled in the input pipeline).
+Everything is vectorised over the batch: no Python loop runs per sample. The per-row
+intervals of the quadrilaterals and the separable Gaussians are computed for all characters
+at once (`_paint_geometry`); the characters are then painted in reading order onto
+[B, h, w] maps by an expression unrolled over a fixed number of slots, which XLA fuses into
+one pass per map: no [B, N, h, w] tensor, and no map read back between characters (on this
+CPU the passes over memory, not the arithmetic, are what costs). A few such programs exist,
+for words of up to 8, 16 and N characters; the batch's longest word picks one.
 Quadrilaterals are `[x1, y1, ..., x4, y4]` in output-map pixels; pixel (i, j) has its centre
 at (j + 0.5, i + 0.5).
 """
@@ -62,6 +65,43 @@ def _row_intervals(points: tf.Tensor, height: int) -> tuple[tf.Tensor, tf.Tensor
     return low, tf.where(row_ok, high, -inf)
 
 
+def _paint_geometry(points: tf.Tensor, valid: tf.Tensor, config: TargetConfig
+                    ) -> tuple[tf.Tensor, ...]:
+    """Per character of points [B, S, 4, 2]: the row intervals (low, high) [B, S, h] of its
+    shrunk quad and its Gaussian's factors gy [B, S, h] and gx [B, S, w]; invalid characters
+    paint nothing."""
+    h, w = config.map_height, config.map_width
+    cols = tf.range(w, dtype=tf.float32) + 0.5
+    rows = tf.range(h, dtype=tf.float32) + 0.5
+    centre, box_w, box_h = quad_geometry(
+        tf.reshape(points, tf.concat([tf.shape(points)[:2], [8]], 0)))
+    shrunk = centre[..., None, :] + config.shrink * (points - centre[..., None, :])
+    low, high = _row_intervals(shrunk, h)
+    high = tf.where(valid[..., None], high, -float("inf"))
+    # A character too small to hold a pixel centre gets the pixel nearest to its centre: on
+    # that row its interval becomes that pixel, painted in order like any other (so a later
+    # character covering the pixel still wins).
+    first_col = tf.maximum(tf.math.ceil(low - 0.5), 0.0)
+    last_col = tf.minimum(tf.floor(high - 0.5), w - 1.0)
+    has_pixel = tf.reduce_any(first_col <= last_col, axis=-1)
+    centre_col = tf.clip_by_value(tf.floor(centre[..., 0]), 0.0, w - 1.0) + 0.5
+    centre_row = tf.clip_by_value(tf.floor(centre[..., 1]), 0.0, h - 1.0) + 0.5
+    at_centre = (rows == centre_row[..., None]) & (valid & ~has_pixel)[..., None]
+    low = tf.where(at_centre, centre_col[..., None], low)
+    high = tf.where(at_centre, centre_col[..., None], high)
+    # Gaussians, separable in x and y.
+    sx = tf.maximum(config.sigma_scale * box_w, config.min_sigma)[..., None]  # [B, S, 1]
+    sy = tf.maximum(config.sigma_scale * box_h, config.min_sigma)[..., None]
+    gx = tf.exp(-tf.square(cols - centre[..., 0:1]) / (2.0 * tf.square(sx)))
+    gy = tf.exp(-tf.square(rows - centre[..., 1:2]) / (2.0 * tf.square(sy)))
+    return low, high, tf.where(valid[..., None], gy, 0.0), gx
+
+
+# Programs unrolled over this many slots (and N); the smallest that holds the batch's
+# longest word runs. More programs: less wasted work, longer XLA compiles.
+PAINT_BUCKETS = (8, 16)
+
+
 def render_targets(quads: tf.Tensor, class_ids: tf.Tensor, valid: tf.Tensor,
                    config: TargetConfig = TargetConfig(),
                    num_slots: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
@@ -72,7 +112,7 @@ def render_targets(quads: tf.Tensor, class_ids: tf.Tensor, valid: tf.Tensor,
       class_ids: [B, N] int32 class of each character (1..C).
       valid: [B, N] bool, True for real characters with boxes.
       num_slots: scalar int32, paint only the first num_slots characters (default N): with
-        the longest word of the batch here, shapes stay fixed (one XLA program) while the
+        the longest word of the batch here, shapes stay fixed (one XLA compile) while the
         work follows the batch.
     Returns:
       class_map [B, h, w] int32 (0 = background, later characters overwrite earlier ones),
@@ -81,68 +121,40 @@ def render_targets(quads: tf.Tensor, class_ids: tf.Tensor, valid: tf.Tensor,
     """
     h, w = config.map_height, config.map_width
     quads = tf.convert_to_tensor(quads, tf.float32)
+    n = quads.shape[1]
+    if n is None:
+        raise ValueError("render_targets needs a static number of character slots")
     batch = tf.shape(quads)[0]
-    # At least one slot, so that no zero-size character axis reaches the ops below.
-    pad = tf.maximum(1 - tf.shape(quads)[1], 0)
-    quads = tf.pad(quads, [[0, 0], [0, pad], [0, 0]])
-    class_ids = tf.pad(tf.cast(class_ids, tf.int32), [[0, 0], [0, pad]])
-    valid = tf.pad(tf.cast(valid, tf.bool), [[0, 0], [0, pad]])
-
-    centre, box_w, box_h = quad_geometry(quads)  # [B, N, 2], [B, N], [B, N]
-    points = tf.reshape(quads, [batch, -1, 4, 2])
-    shrunk = centre[:, :, None, :] + config.shrink * (points - centre[:, :, None, :])
-
-    cols = tf.range(w, dtype=tf.float32) + 0.5
-    ys = tf.range(h, dtype=tf.float32) + 0.5
-    low, high = _row_intervals(shrunk, h)  # [B, N, h], shrunk quads
-    high = tf.where(valid[..., None], high, -float("inf"))
-    # Gaussians, separable in x and y.
-    sx = tf.maximum(config.sigma_scale * box_w, config.min_sigma)[..., None]  # [B, N, 1]
-    sy = tf.maximum(config.sigma_scale * box_h, config.min_sigma)[..., None]
-    gx = tf.exp(-tf.square(cols - centre[..., 0:1]) / (2.0 * tf.square(sx)))  # [B, N, w]
-    gy = tf.exp(-tf.square(ys - centre[..., 1:2]) / (2.0 * tf.square(sy)))  # [B, N, h]
-    gy = tf.where(valid[..., None], gy, 0.0)
-
-    # Characters are painted one after the other onto [B, h, w] maps: every step is one
-    # fused, vectorised pass over the batch (no [B, N, h, w] tensor, no reduction over N).
-    # Class map: the later character wins where shrunk quads overlap. Gaussians: the first
-    # character with the largest value wins (strictly greater replaces).
+    if n == 0:  # one empty slot, so that no zero-size character axis reaches the ops below
+        quads, class_ids, valid, n = (tf.zeros([batch, 1, 8]), tf.zeros([batch, 1], tf.int32),
+                                      tf.zeros([batch, 1], tf.bool), 1)
+    painted = n if num_slots is None else tf.minimum(tf.cast(num_slots, tf.int32), n)
+    points = tf.reshape(quads, [batch, n, 4, 2])
     class_ids = tf.cast(class_ids, tf.int32)
-    per_slot = [tf.transpose(t, [1, 0, 2]) for t in (low, high, gy, gx)]  # [N, B, .]
-    per_slot.append(tf.transpose(class_ids)[:, :, None, None])  # [N, B, 1, 1]
+    valid = tf.cast(valid, tf.bool) & (tf.range(n) < painted)
+    cols = tf.range(w, dtype=tf.float32) + 0.5
 
-    def paint(n, last, class_map, loc, best):
-        low_n, high_n, gy_n, gx_n, class_n = (t[n] for t in per_slot)
-        inside = (cols >= low_n[..., None]) & (cols <= high_n[..., None])  # [B, h, w]
-        gauss = gy_n[:, :, None] * gx_n[:, None, :]
-        better = gauss > loc
-        return (n + 1, tf.where(inside, n + 1, last), tf.where(inside, class_n, class_map),
-                tf.where(better, gauss, loc), tf.where(better, n + 1, best))
+    def paint(slots: int):
+        """The maps from the first `slots` characters, in one fused pass."""
+        ids, ok = class_ids[:, :slots], valid[:, :slots]
+        low, high, gy, gx = _paint_geometry(points[:, :slots], ok, config)
+        # Class map: the later character wins where shrunk quads overlap. Gaussians: the
+        # first character with the largest value wins (strictly greater replaces).
+        class_map = tf.zeros([batch, h, w], tf.int32)
+        loc = tf.zeros([batch, h, w])
+        best = tf.zeros([batch, h, w], tf.int32)
+        for k in range(slots):
+            inside = (cols >= low[:, k, :, None]) & (cols <= high[:, k, :, None])  # [B, h, w]
+            class_map = tf.where(inside, ids[:, k, None, None], class_map)
+            gauss = gy[:, k, :, None] * gx[:, k, None, :]
+            better = gauss > loc
+            loc = tf.where(better, gauss, loc)
+            best = tf.where(better, k + 1, best)
+        order_map = tf.where(loc >= config.order_threshold, best, 0)
+        return class_map, order_map, loc
 
-    slot_count = tf.shape(quads)[1] if num_slots is None else tf.minimum(
-        tf.cast(num_slots, tf.int32), tf.shape(quads)[1])
-    zeros = tf.zeros([batch, h, w], tf.int32)
-    _, last, class_map, loc_map, best = tf.while_loop(
-        lambda n, *_: n < slot_count, paint,
-        (tf.constant(0), zeros, zeros, tf.zeros([batch, h, w]), zeros))
-    order_map = tf.where(loc_map >= config.order_threshold, best, 0)
-
-    # A character too small to hold a pixel centre gets the pixel nearest to its centre,
-    # unless a later character covers that pixel: B * N point updates (static shapes).
-    first_col = tf.maximum(tf.math.ceil(low - 0.5), 0.0)
-    last_col = tf.minimum(tf.floor(high - 0.5), w - 1.0)
-    has_pixel = tf.reduce_any(first_col <= last_col, axis=-1)  # [B, N]
-    slots = tf.range(1, tf.shape(quads)[1] + 1, dtype=tf.int32)
-    col = tf.clip_by_value(tf.cast(tf.floor(centre[..., 0]), tf.int32), 0, w - 1)
-    row = tf.clip_by_value(tf.cast(tf.floor(centre[..., 1]), tf.int32), 0, h - 1)
-    rows_b = tf.broadcast_to(tf.range(batch)[:, None], tf.shape(row))
-    at = tf.reshape(tf.stack([rows_b, row, col], axis=-1), [-1, 3])
-    fallback = tf.reshape(tf.where(valid & ~has_pixel, slots[None, :], 0), [-1])
-    winner = tf.tensor_scatter_nd_max(last, at, fallback)
-    winner = tf.gather_nd(winner, at)  # [B * N] slot that owns each point
-    class_table = tf.pad(class_ids, [[0, 0], [1, 0]])  # index 0 -> background
-    owner_class = tf.gather(class_table, tf.reshape(winner, tf.shape(row)), batch_dims=1)
-    class_map = tf.tensor_scatter_nd_update(
-        class_map, at, tf.where(winner > 0, tf.reshape(owner_class, [-1]),
-                                tf.gather_nd(class_map, at)))
+    buckets = [b for b in PAINT_BUCKETS if b < n] + [n]
+    index = tf.reduce_sum(tf.cast(painted > tf.constant(buckets[:-1], tf.int32), tf.int32))
+    class_map, order_map, loc_map = tf.switch_case(
+        index, [lambda slots=slots: paint(slots) for slots in buckets])
     return {"class_map": class_map, "order_map": order_map, "loc_map": loc_map}
