@@ -95,13 +95,16 @@ def warp_images(images: tf.Tensor, forward: tf.Tensor) -> tf.Tensor:
     shape = tf.shape(images)
     batch, height, width = shape[0], shape[1], shape[2]
     h, w = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
-    ys, xs = tf.meshgrid(tf.range(h) + 0.5, tf.range(w) + 0.5, indexing="ij")
-    xs, ys = tf.reshape(xs, [-1]), tf.reshape(ys, [-1])
-    grid = tf.stack([xs, ys, tf.ones_like(xs)])  # [3, H * W] output pixel centres
-    source = tf.linalg.inv(forward) @ grid  # [B, 3, H * W]: output pixel centre -> input point
+    # Output pixel centre -> input point, as broadcast arithmetic: XLA fuses it into the
+    # sampling, where a [B, 3, 3] x [3, H * W] product took two extra passes (~15% of all).
+    inverse = tf.linalg.inv(forward)
+    m = [[inverse[:, i, j][:, None] for j in range(3)] for i in range(3)]
+    ys = tf.repeat(tf.range(h) + 0.5, width)[None]  # [1, H * W] output pixel centres
+    xs = tf.tile(tf.range(w) + 0.5, [height])[None]
+    depth = m[2][0] * xs + m[2][1] * ys + m[2][2]
     # Input point -> fractional pixel index, clamped (edges replicated).
-    sx = tf.clip_by_value(source[:, 0] / source[:, 2] - 0.5, 0.0, w - 1.0)
-    sy = tf.clip_by_value(source[:, 1] / source[:, 2] - 0.5, 0.0, h - 1.0)
+    sx = tf.clip_by_value((m[0][0] * xs + m[0][1] * ys + m[0][2]) / depth - 0.5, 0.0, w - 1.0)
+    sy = tf.clip_by_value((m[1][0] * xs + m[1][1] * ys + m[1][2]) / depth - 0.5, 0.0, h - 1.0)
     x0 = tf.minimum(tf.floor(sx), w - 2.0)
     y0 = tf.minimum(tf.floor(sy), h - 2.0)
     fx, fy = (sx - x0)[..., None], (sy - y0)[..., None]
