@@ -2,11 +2,11 @@
 
 Everything is vectorised over the batch: no Python loop runs per sample. The per-row
 intervals of the quadrilaterals and the separable Gaussians are computed for all characters
-at once (`_paint_geometry`); the characters are then painted in reading order onto
-[B, h, w] maps by an expression unrolled over a fixed number of slots, which XLA fuses into
-one pass per map: no [B, N, h, w] tensor, and no map read back between characters (on this
-CPU the passes over memory, not the arithmetic, are what costs). A few such programs exist,
-for words of up to 8, 16 and N characters; the batch's longest word picks one.
+a step at a time (`_paint_geometry`); the characters are painted in reading order onto
+[B, h, w] maps by a loop whose step is unrolled over SLOTS_PER_STEP characters, which XLA
+fuses into one pass per map: no [B, N, h, w] tensor, and no map read back between the
+characters of a step (on this CPU the passes over memory, not the arithmetic, are what
+costs). The loop stops after the batch's longest word.
 Quadrilaterals are `[x1, y1, ..., x4, y4]` in output-map pixels; pixel (i, j) has its centre
 at (j + 0.5, i + 0.5).
 """
@@ -67,14 +67,14 @@ def _row_intervals(points: tf.Tensor, height: int) -> tuple[tf.Tensor, tf.Tensor
 
 def _paint_geometry(points: tf.Tensor, valid: tf.Tensor, config: TargetConfig
                     ) -> tuple[tf.Tensor, ...]:
-    """Per character of points [B, S, 4, 2]: the row intervals (low, high) [B, S, h] of its
-    shrunk quad and its Gaussian's factors gy [B, S, h] and gx [B, S, w]; invalid characters
+    """Per character of points [..., 4, 2]: the row intervals (low, high) [..., h] of its
+    shrunk quad and its Gaussian's factors gy [..., h] and gx [..., w]; invalid characters
     paint nothing."""
     h, w = config.map_height, config.map_width
     cols = tf.range(w, dtype=tf.float32) + 0.5
     rows = tf.range(h, dtype=tf.float32) + 0.5
     centre, box_w, box_h = quad_geometry(
-        tf.reshape(points, tf.concat([tf.shape(points)[:2], [8]], 0)))
+        tf.reshape(points, tf.concat([tf.shape(points)[:-2], [8]], 0)))
     shrunk = centre[..., None, :] + config.shrink * (points - centre[..., None, :])
     low, high = _row_intervals(shrunk, h)
     high = tf.where(valid[..., None], high, -float("inf"))
@@ -97,9 +97,9 @@ def _paint_geometry(points: tf.Tensor, valid: tf.Tensor, config: TargetConfig
     return low, high, tf.where(valid[..., None], gy, 0.0), gx
 
 
-# Programs unrolled over this many slots (and N); the smallest that holds the batch's
-# longest word runs. More programs: less wasted work, longer XLA compiles.
-PAINT_BUCKETS = (8, 16)
+# Characters painted per loop step, unrolled into one fused pass per map. A batch whose
+# longest word fits takes one step; longer words take more, each reading the maps back.
+SLOTS_PER_STEP = 12
 
 
 def render_targets(quads: tf.Tensor, class_ids: tf.Tensor, valid: tf.Tensor,
@@ -129,32 +129,36 @@ def render_targets(quads: tf.Tensor, class_ids: tf.Tensor, valid: tf.Tensor,
         quads, class_ids, valid, n = (tf.zeros([batch, 1, 8]), tf.zeros([batch, 1], tf.int32),
                                       tf.zeros([batch, 1], tf.bool), 1)
     painted = n if num_slots is None else tf.minimum(tf.cast(num_slots, tf.int32), n)
-    points = tf.reshape(quads, [batch, n, 4, 2])
-    class_ids = tf.cast(class_ids, tf.int32)
-    valid = tf.cast(valid, tf.bool) & (tf.range(n) < painted)
+    step = SLOTS_PER_STEP
+    # Slot-major, padded to whole steps with slots that are not valid (they paint nothing).
+    pad = (-n) % step
+    points = tf.pad(tf.transpose(tf.reshape(quads, [batch, n, 4, 2]), [1, 0, 2, 3]),
+                    [[0, pad], [0, 0], [0, 0], [0, 0]])
+    class_ids = tf.pad(tf.transpose(tf.cast(class_ids, tf.int32)), [[0, pad], [0, 0]])
+    valid = tf.pad(tf.transpose(tf.cast(valid, tf.bool) & (tf.range(n) < painted)),
+                   [[0, pad], [0, 0]])
     cols = tf.range(w, dtype=tf.float32) + 0.5
 
-    def paint(slots: int):
-        """The maps from the first `slots` characters, in one fused pass."""
-        ids, ok = class_ids[:, :slots], valid[:, :slots]
-        low, high, gy, gx = _paint_geometry(points[:, :slots], ok, config)
+    def paint(first, class_map, loc, best):
+        """Paints the `step` characters from slot `first` onto the maps."""
+        slots = first + tf.range(step)
+        ids = tf.gather(class_ids, slots)  # [S, B]
+        low, high, gy, gx = _paint_geometry(tf.gather(points, slots), tf.gather(valid, slots),
+                                            config)  # [S, B, h], [S, B, h], [S, B, h], [S, B, w]
         # Class map: the later character wins where shrunk quads overlap. Gaussians: the
         # first character with the largest value wins (strictly greater replaces).
-        class_map = tf.zeros([batch, h, w], tf.int32)
-        loc = tf.zeros([batch, h, w])
-        best = tf.zeros([batch, h, w], tf.int32)
-        for k in range(slots):
-            inside = (cols >= low[:, k, :, None]) & (cols <= high[:, k, :, None])  # [B, h, w]
-            class_map = tf.where(inside, ids[:, k, None, None], class_map)
-            gauss = gy[:, k, :, None] * gx[:, k, None, :]
+        for k in range(step):
+            inside = (cols >= low[k][..., None]) & (cols <= high[k][..., None])  # [B, h, w]
+            class_map = tf.where(inside, ids[k][:, None, None], class_map)
+            gauss = gy[k][:, :, None] * gx[k][:, None, :]
             better = gauss > loc
             loc = tf.where(better, gauss, loc)
-            best = tf.where(better, k + 1, best)
-        order_map = tf.where(loc >= config.order_threshold, best, 0)
-        return class_map, order_map, loc
+            best = tf.where(better, first + k + 1, best)
+        return first + step, class_map, loc, best
 
-    buckets = [b for b in PAINT_BUCKETS if b < n] + [n]
-    index = tf.reduce_sum(tf.cast(painted > tf.constant(buckets[:-1], tf.int32), tf.int32))
-    class_map, order_map, loc_map = tf.switch_case(
-        index, [lambda slots=slots: paint(slots) for slots in buckets])
+    zeros = tf.zeros([batch, h, w], tf.int32)
+    _, class_map, loc_map, best = tf.while_loop(
+        lambda first, *_: first < painted, paint,
+        (tf.constant(0), zeros, tf.zeros([batch, h, w]), zeros))
+    order_map = tf.where(loc_map >= config.order_threshold, best, 0)
     return {"class_map": class_map, "order_map": order_map, "loc_map": loc_map}
