@@ -157,8 +157,8 @@ def render_targets(quads: tf.Tensor, class_ids: tf.Tensor, valid: tf.Tensor,
         return first + step, class_map, loc, best
 
     zeros = tf.zeros([batch, h, w], tf.int32)
-    _, class_map, loc_map, best = tf.while_loop(
-        lambda first, *_: first < painted, paint,
-        (tf.constant(0), zeros, tf.zeros([batch, h, w]), zeros))
+    # The first step outside the loop: painted from constants, the maps are written once.
+    state = paint(tf.constant(0), zeros, tf.zeros([batch, h, w]), zeros)
+    _, class_map, loc_map, best = tf.while_loop(lambda first, *_: first < painted, paint, state)
     order_map = tf.where(loc_map >= config.order_threshold, best, 0)
     return {"class_map": class_map, "order_map": order_map, "loc_map": loc_map}
