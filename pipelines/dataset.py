@@ -201,8 +201,8 @@ class InputPipeline:
         quads = chunk.pop("boxes") * tf.tile(scale, [1, 4])[:, None, :]
         return {"image": images, "quads": quads, **chunk}
 
-    def _render_maps_fn(self, quads: tf.Tensor, ids: tf.Tensor, valid: tf.Tensor, longest: tf.Tensor
-              ) -> dict[str, tf.Tensor]:
+    def _render_maps_fn(self, quads: tf.Tensor, ids: tf.Tensor, valid: tf.Tensor,
+                        longest: tf.Tensor) -> dict[str, tf.Tensor]:
         """Maps from quads in input pixels; `longest` characters are painted."""
         targets = self.config.targets
         to_map = tf.constant([targets.map_width / decode.INPUT_WIDTH,
