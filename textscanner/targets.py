@@ -90,7 +90,7 @@ def _paint_geometry(points: tf.Tensor, valid: tf.Tensor, config: TargetConfig
     low = tf.where(at_centre, centre_col[..., None], low)
     high = tf.where(at_centre, centre_col[..., None], high)
     # Gaussians, separable in x and y.
-    sx = tf.maximum(config.sigma_scale * box_w, config.min_sigma)[..., None]  # [B, S, 1]
+    sx = tf.maximum(config.sigma_scale * box_w, config.min_sigma)[..., None]  # [..., 1]
     sy = tf.maximum(config.sigma_scale * box_h, config.min_sigma)[..., None]
     gx = tf.exp(-tf.square(cols - centre[..., 0:1]) / (2.0 * tf.square(sx)))
     gy = tf.exp(-tf.square(rows - centre[..., 1:2]) / (2.0 * tf.square(sy)))
