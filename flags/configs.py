@@ -46,7 +46,7 @@ def inspect_config():
     from pipelines.inspect import InspectConfig
     _require("data", "output")
     return InspectConfig(data=FLAGS.data, output=FLAGS.output, num_samples=FLAGS.num_images,
-                         augment=FLAGS.augment, seed=FLAGS.seed)
+                         augment=bool(FLAGS.augment), seed=FLAGS.seed)  # default: off
 
 
 def _augment(default: bool):

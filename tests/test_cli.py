@@ -40,9 +40,11 @@ def test_synth_convert_inspect_benchmark_through_the_cli(tmp_path):
     report = json.loads((tmp_path / "c2.report.json").read_text())
     assert report["skipped_by_reason"] == {"missing_image": 1}
 
-    run_main("inspect", f"--data={tmp_path}/s-*", f"--output={tmp_path}/grid.png",
-             "--num_images=4", "--augment")
-    assert Image.open(tmp_path / "grid.png").size[0] > 256
+    for extra in ([], ["--augment"]):  # the default is the README's command
+        run_main("inspect", f"--data={tmp_path}/s-*", f"--output={tmp_path}/grid.png",
+                 "--num_images=4", *extra)
+        assert Image.open(tmp_path / "grid.png").size[0] > 256
+        (tmp_path / "grid.png").unlink()
 
     out = run_main("benchmark", "--what=input", f"--data={tmp_path}/s-*", "--batch_size=8",
                    "--steps=3")
