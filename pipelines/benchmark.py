@@ -40,18 +40,16 @@ def _rate(batches, batch_size: int, steps: int, warmup: int) -> float:
 def floor_dataset(files: list[str], batch_size: int, chunked: bool) -> tf.data.Dataset:
     """Read + decode + resize only, with the pipeline's parallelism: per record, or (as the
     pipeline does) on chunks of records parsed together."""
-    def load(serialized):
-        image, _ = decode.resize(decode.decode_rgb(serialized))
-        return image
+    def load(encoded):  # per image what the pipeline does per image
+        return decode.resize_image(decode.decode_rgb(encoded))
 
     ds = tf.data.Dataset.from_tensor_slices(files).repeat()
     ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=min(8, len(files)),
                        num_parallel_calls=tf.data.AUTOTUNE)
     features = {schema.IMAGE: schema.FEATURES[schema.IMAGE]}
     if chunked:
-        def load_chunk(serialized):  # per image what the pipeline does per image
-            return tf.map_fn(lambda e: decode.resize_image(decode.decode_rgb(e)),
-                             tf.io.parse_example(serialized, features)[schema.IMAGE],
+        def load_chunk(serialized):
+            return tf.map_fn(load, tf.io.parse_example(serialized, features)[schema.IMAGE],
                              fn_output_signature=tf.float32)
 
         ds = ds.batch(PARSE_CHUNK).map(load_chunk, num_parallel_calls=tf.data.AUTOTUNE)

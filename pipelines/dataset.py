@@ -184,19 +184,16 @@ class InputPipeline:
         if not self.include_strings:
             del chunk["source"], chunk["text"]
         # Only decode and resize run per image; everything else is done for the chunk.
-        encoded = chunk.pop("encoded")
-        image_spec = tf.TensorSpec([decode.INPUT_HEIGHT, decode.INPUT_WIDTH, 3])
-        size_spec = tf.TensorSpec([2], tf.int32)
+        elements = (chunk.pop("encoded"),)
         augment = self.training_augment
-        if augment is not None and augment.jpeg_probability > 0:
+        if augment is not None and augment.jpeg_probability > 0:  # seeds for the re-encoding
             seeds = tf.random.experimental.stateless_split(
                 tf.zeros([2], tf.int64) if seed is None else seed, PARSE_CHUNK)
-            seeds = tf.boolean_mask(seeds[:tf.size(keep)], keep)
-            images, sizes = tf.map_fn(lambda args: self._load_image(*args), (encoded, seeds),
-                                      fn_output_signature=(image_spec, size_spec))
-        else:
-            images, sizes = tf.map_fn(self._load_image, encoded,
-                                      fn_output_signature=(image_spec, size_spec))
+            elements += (tf.boolean_mask(seeds[:tf.size(keep)], keep),)
+        images, sizes = tf.map_fn(
+            lambda args: self._load_image(*args), elements,
+            fn_output_signature=(tf.TensorSpec([decode.INPUT_HEIGHT, decode.INPUT_WIDTH, 3]),
+                                 tf.TensorSpec([2], tf.int32)))
         scale = decode.resize_scale(sizes, keep_aspect=cfg.keep_aspect)  # [K, 2] (sx, sy)
         quads = chunk.pop("boxes") * tf.tile(scale, [1, 4])[:, None, :]
         return {"image": images, "quads": quads, **chunk}
