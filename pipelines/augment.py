@@ -5,8 +5,10 @@ perspective) moves the pixels and the character quadrilaterals alike, before the
 rendered; the warp is bilinear sampling written as gathers, which XLA compiles into one
 loop (about 4x faster on CPU than ImageProjectiveTransformV3). Colour: one random affine
 colour map per image (saturation, hue, grey, contrast, brightness as a 3x3 matrix and an
-offset), blur and noise. Every part can be switched off.
-"""
+offset), blur on a fixed share of each batch, and noise. Every part can be switched off.
+
+The random draws of a batch (`AugmentDraws`) are made with TF's kernels; `augment_batch`
+applies them in two passes over the batch, compiled by XLA."""
 
 from __future__ import annotations
 
@@ -136,57 +138,119 @@ def _colour_matrices(batch: tf.Tensor, config: AugmentConfig, rng: SeedStream) -
 
 
 def _blur(images: tf.Tensor) -> tf.Tensor:
-    """[1, 2, 1] / 4 binomial blur along y then x, edges replicated (shifted adds: XLA fuses
-    them, while its CPU depthwise convolution is ~20x slower)."""
-    def along(x, axis):
-        first = tf.gather(x, [0], axis=axis)
-        last = tf.gather(x, [tf.shape(x)[axis] - 1], axis=axis)
-        padded = tf.concat([first, x, last], axis=axis)
-        n = tf.shape(x)[axis]
-        before = tf.gather(padded, tf.range(n), axis=axis)
-        after = tf.gather(padded, tf.range(n) + 2, axis=axis)
-        return 0.5 * x + 0.25 * (before + after)
-    return along(along(images, 1), 2)
+    """[1, 2, 1] / 4 binomial blur along y and x, edges replicated, as shifted adds of slices
+    (XLA fuses them into one pass; its CPU depthwise convolution is ~20x slower)."""
+    height, width = images.shape[1], images.shape[2]
+    padded = tf.pad(images, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="SYMMETRIC")  # = replicate
+    rows = 0.25 * (padded[:, :height] + padded[:, 2:height + 2]) + 0.5 * padded[:, 1:height + 1]
+    return 0.25 * (rows[:, :, :width] + rows[:, :, 2:width + 2]) + 0.5 * rows[:, :, 1:width + 1]
 
 
-def photometric(images: tf.Tensor, config: AugmentConfig, rng: SeedStream,
-                noise: tf.Tensor | None = None) -> tf.Tensor:
-    """Random colour, contrast, brightness, blur and noise per image of a [B, H, W, 3] batch.
+def _mean_colour(images: tf.Tensor) -> tf.Tensor:
+    """[B, 3] mean colour per image, from about 8 evenly spaced rows (enough for a contrast
+    pivot, at an eighth of a pass over the batch)."""
+    stride = max(1, images.shape[1] // 8)
+    return tf.reduce_mean(images[:, stride // 2::stride], axis=[1, 2])
 
-    `noise`: [1, H, W, 1] uniform in [-1, 1], one pattern per batch scaled per image (drawn
-    here when None; pass it in under XLA, whose CPU random generator is slow).
 
-    Colour matrix M, contrast c and brightness d make one affine map per image,
-    c * M x + (1 - c) * mean(M x) + d, applied in a single pass.
+@dataclasses.dataclass(frozen=True)
+class AugmentDraws:
+    """Every random draw of one batch's augmentation ([B, ...] per image; None where the
+    part is off).
+
+    Drawn with TF's kernels outside the XLA function that applies them: XLA's CPU random
+    generator is slow, and inside XLA each per-image value (a random draw turned into a
+    float and scaled) is recomputed in every per-pixel loop that reads it, which cost a
+    third of the augmentation.
     """
-    batch = tf.shape(images)[0]
-    per_image = [batch, 1, 1, 1]
-    colour = _colour_matrices(batch, config, rng)  # [B, 3, 3]
-    contrast = rng.uniform([batch, 1], *config.contrast_range)
-    brightness = rng.uniform([batch, 1], -config.max_brightness, config.max_brightness)
-    mean_rgb = tf.reduce_mean(images, axis=[1, 2])  # [B, 3]
-    grey_mean = tf.reduce_mean(tf.einsum("bij,bj->bi", colour, mean_rgb), axis=1, keepdims=True)
-    offset = (1.0 - contrast) * grey_mean + brightness  # [B, 1]
-    # The 3x3 map as broadcast multiply-adds (one fused loop under XLA, where a dot with an
-    # inner dimension of 3 is slow).
-    matrix = (colour * contrast[:, :, None])[:, None, None]  # [B, 1, 1, 3, 3]
-    channels = tf.unstack(images, axis=-1)
-    images = tf.stack([sum(matrix[..., i, j] * channels[j] for j in range(3))
-                       for i in range(3)], axis=-1) + offset[:, None, None, :]
-    if config.blur_probability > 0:
-        amount = tf.where(rng.uniform(per_image) < config.blur_probability,
-                          rng.uniform(per_image, 0.5, 1.0), 0.0)
-        images = images + amount * (_blur(images) - images)
-    if config.noise_probability > 0:
-        std = tf.where(rng.uniform(per_image) < config.noise_probability,
-                       rng.uniform(per_image, 0.0, config.max_noise_std), 0.0)
-        # One grey uniform noise pattern per batch (standard deviation 1), scaled per image:
-        # random draws are the dearest op here, and per-pixel RGB normal noise cost ~45% of
-        # the whole augmentation.
-        if noise is None:
-            noise = rng.uniform(tf.concat([[1], tf.shape(images)[1:3], [1]], 0), -1.0, 1.0)
-        images = images + std * math.sqrt(3.0) * noise
+    forward: tf.Tensor | None = None  # [B, 3, 3] projective matrices, input -> output pixel
+    colour: tf.Tensor | None = None  # [B, 3, 3] RGB matrices: saturation, hue, grey
+    contrast: tf.Tensor | None = None  # [B, 1]
+    brightness: tf.Tensor | None = None  # [B, 1]
+    # [K, 1, 1, 1] blend towards the blurred image for the batch's first K images, a fixed
+    # share (batches are shuffled): blurring only them costs a fraction of a full pass.
+    blur: tf.Tensor | None = None
+    noise_std: tf.Tensor | None = None  # [B, 1, 1, 1]
+    noise: tf.Tensor | None = None  # [1, H, W, 1] uniform in [-1, 1], one pattern per batch
+
+    @classmethod
+    def draw(cls, batch: tf.Tensor | int, height: int, width: int, config: AugmentConfig,
+             seed: tf.Tensor) -> "AugmentDraws":
+        """`seed` [2] determines every draw (stateless: no hidden state to checkpoint)."""
+        rng = SeedStream(seed)
+        draws = {}
+        if config.geometric:
+            draws["forward"] = random_projective(batch, height, width, config, rng)
+        if config.photometric:
+            per_image = [batch, 1, 1, 1]
+            draws.update(
+                colour=_colour_matrices(batch, config, rng),
+                contrast=rng.uniform([batch, 1], *config.contrast_range),
+                brightness=rng.uniform([batch, 1], -config.max_brightness,
+                                       config.max_brightness))
+            if config.blur_probability > 0:  # the first round(p * B) images of the batch
+                blurred = tf.cast(tf.round(config.blur_probability * tf.cast(batch, tf.float32)),
+                                  tf.int32)
+                draws["blur"] = rng.uniform([blurred, 1, 1, 1], 0.5, 1.0)
+            if config.noise_probability > 0:
+                draws["noise_std"] = tf.where(
+                    rng.uniform(per_image) < config.noise_probability,
+                    rng.uniform(per_image, 0.0, config.max_noise_std), 0.0)
+                draws["noise"] = rng.uniform([1, height, width, 1], -1.0, 1.0)
+        return cls(**draws)
+
+    def as_dict(self) -> dict[str, tf.Tensor]:
+        """The drawn tensors by name (to cross a tf.function boundary)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if getattr(self, f.name) is not None}
+
+    @staticmethod
+    def signature(config: AugmentConfig, height: int, width: int) -> dict[str, tf.TensorSpec]:
+        """TensorSpecs of `as_dict()` for any batch size."""
+        example = AugmentDraws.draw(1, height, width, config, tf.zeros([2], tf.int64))
+        return {name: tf.TensorSpec([None if name != "noise" else 1, *value.shape[1:]])
+                for name, value in example.as_dict().items()}
+
+
+def colour_offset(images: tf.Tensor, draws: AugmentDraws) -> tf.Tensor:
+    """[B, 1, 1, 1] additive part of each image's affine colour map: with colour matrix M,
+    contrast c and brightness d the map is c * M x + (1 - c) * mean(M x) + d."""
+    grey_mean = tf.reduce_mean(tf.einsum("bij,bj->bi", draws.colour, _mean_colour(images)),
+                               axis=1, keepdims=True)  # mean(M x)
+    offset = (1.0 - draws.contrast) * grey_mean + draws.brightness  # [B, 1]
+    return offset[:, :, None, None]
+
+
+def blur_and_colour(images: tf.Tensor, draws: AugmentDraws) -> tf.Tensor:
+    """Blur, then the linear part of the colour map, c * M x (one pass under XLA)."""
+    if draws.blur is not None:
+        blurred = tf.shape(draws.blur)[0]  # a compile-time constant under XLA
+        head = images[:blurred]
+        images = tf.concat([head + draws.blur * (_blur(head) - head), images[blurred:]], 0)
+    # The 3x3 map as a product and a sum over the input channels. XLA keeps the sum as a
+    # pass of its own (1.3 ms for a batch of 32 on one core). Written as multiply-adds it
+    # was fused into the warp and recomputed at each of its taps (+6 ms); as stacked
+    # output channels it took 1.8 ms; as a dot with an inner dimension of 3, 2.0 ms.
+    matrix = (draws.colour * draws.contrast[:, :, None])[:, None, None]  # [B, 1, 1, 3, 3]
+    return tf.reduce_sum(images[..., None, :] * matrix, axis=-1)
+
+
+def offset_noise_and_clip(images: tf.Tensor, offset: tf.Tensor, draws: AugmentDraws
+                          ) -> tf.Tensor:
+    """Adds the colour offset and the batch's grey noise pattern scaled per image, and
+    clips to [0, 1]. (Per-pixel RGB normal noise drawn per image cost ~45% of the
+    augmentation.)"""
+    images = images + offset
+    if draws.noise_std is not None:
+        images = images + draws.noise_std * math.sqrt(3.0) * draws.noise  # std 1 pattern
     return tf.clip_by_value(images, 0.0, 1.0)
+
+
+def photometric(images: tf.Tensor, draws: AugmentDraws) -> tf.Tensor:
+    """Colour, contrast, brightness, blur and noise per image of a [B, H, W, 3] batch (what
+    `augment_batch` does without geometry)."""
+    offset = colour_offset(images, draws)
+    return offset_noise_and_clip(blur_and_colour(images, draws), offset, draws)
 
 
 def jpeg_artifacts(image: tf.Tensor, config: AugmentConfig, seed: tf.Tensor) -> tf.Tensor:
@@ -201,17 +265,25 @@ def jpeg_artifacts(image: tf.Tensor, config: AugmentConfig, seed: tf.Tensor) -> 
                    lambda: image)
 
 
-def augment_batch(images: tf.Tensor, quads: tf.Tensor, config: AugmentConfig,
-                  seed: tf.Tensor, noise: tf.Tensor | None = None
+def augment_batch(images: tf.Tensor, quads: tf.Tensor, draws: AugmentDraws
                   ) -> tuple[tf.Tensor, tf.Tensor]:
-    """Augments a batch; quads [B, N, 8] are in the images' pixels and move with them.
-    `seed` [2] determines every random draw. Static shapes throughout, so XLA can compile it."""
-    rng = SeedStream(seed)
-    if config.geometric:
-        shape = images.shape
-        forward = random_projective(tf.shape(images)[0], shape[1], shape[2], config, rng)
-        images = warp_images(images, forward)
-        quads = transform_quads(quads, forward)
-    if config.photometric:
-        images = photometric(images, config, rng, noise)
+    """Augments a batch with `draws`; quads [B, N, 8] are in the images' pixels and move
+    with them. Static shapes throughout, so XLA can compile it.
+
+    Two passes over the batch: blur and colour map, then the warp's sampling fused with the
+    colour offset, the noise and the clip. The colour map is linear per pixel and the
+    bilinear weights sum to 1, so colouring before the warp gives the same image as after
+    it; the blur comes before the geometry too (a blurred scene seen at an angle), which
+    for these near-identity warps looks the same. The offset is added after the warp: XLA
+    recomputes a gathered operand's arithmetic at every tap, which made the warp 70% dearer.
+    """
+    photometric_on = draws.colour is not None
+    if photometric_on:
+        offset = colour_offset(images, draws)
+        images = blur_and_colour(images, draws)
+    if draws.forward is not None:
+        images = warp_images(images, draws.forward)
+        quads = transform_quads(quads, draws.forward)
+    if photometric_on:
+        images = offset_noise_and_clip(images, offset, draws)
     return images, quads

@@ -22,7 +22,7 @@ import sys
 import tensorflow as tf
 
 from pipelines import decode, schema
-from pipelines.augment import AugmentConfig, augment_batch, jpeg_artifacts
+from pipelines.augment import AugmentConfig, AugmentDraws, augment_batch, jpeg_artifacts
 from pipelines.shards import expand_patterns
 from textscanner.charset import Charset
 from textscanner.charset_tf import CharsetLookup
@@ -72,15 +72,16 @@ class InputPipeline:
                           tf.TensorSpec([None, n], tf.int32),
                           tf.TensorSpec([None, n], tf.bool),
                           tf.TensorSpec([], tf.int32)]
-        image_spec = tf.TensorSpec([None, decode.INPUT_HEIGHT, decode.INPUT_WIDTH, 3])
-        noise_spec = tf.TensorSpec([1, decode.INPUT_HEIGHT, decode.INPUT_WIDTH, 1])
         self._render_maps = tf.function(self._render_maps_fn, input_signature=maps_signature,
                                         jit_compile=config.jit_compile)
-        self._augment_and_render = tf.function(
-            self._augment_and_render_fn,
-            input_signature=[image_spec, *maps_signature, tf.TensorSpec([2], tf.int64),
-                             noise_spec],
-            jit_compile=config.jit_compile)
+        if self.training_augment is not None:
+            image_spec = tf.TensorSpec([None, decode.INPUT_HEIGHT, decode.INPUT_WIDTH, 3])
+            draws_spec = AugmentDraws.signature(self.training_augment, decode.INPUT_HEIGHT,
+                                                decode.INPUT_WIDTH)
+            self._augment_and_render = tf.function(
+                self._augment_and_render_fn,
+                input_signature=[image_spec, *maps_signature, draws_spec],
+                jit_compile=config.jit_compile)
 
     @property
     def training_augment(self) -> AugmentConfig | None:
@@ -207,9 +208,9 @@ class InputPipeline:
         return render_targets(quads * to_map, ids, valid, targets, num_slots=longest)
 
     def _augment_and_render_fn(self, images: tf.Tensor, quads: tf.Tensor, ids: tf.Tensor,
-                               valid: tf.Tensor, longest: tf.Tensor, seed: tf.Tensor,
-                               noise: tf.Tensor) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
-        images, quads = augment_batch(images, quads, self.config.augment, seed, noise)
+                               valid: tf.Tensor, longest: tf.Tensor, draws: dict[str, tf.Tensor]
+                               ) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
+        images, quads = augment_batch(images, quads, AugmentDraws(**draws))
         return images, self._render_maps_fn(quads, ids, valid, longest)
 
     def _report(self, status: tf.Tensor, parsed: dict[str, tf.Tensor],
@@ -252,11 +253,11 @@ class InputPipeline:
         if self.training_augment is None:
             images, maps = batch["image"], self._render_maps(quads, ids, valid, longest)
         else:
-            seed = tf.zeros([2], tf.int64) if seed is None else seed
-            noise = tf.random.stateless_uniform(
-                [1, decode.INPUT_HEIGHT, decode.INPUT_WIDTH, 1], seed + [0, 1 << 40], -1.0, 1.0)
+            draws = AugmentDraws.draw(  # with TF's kernels, outside the XLA function
+                tf.shape(quads)[0], decode.INPUT_HEIGHT, decode.INPUT_WIDTH,
+                self.training_augment, tf.zeros([2], tf.int64) if seed is None else seed)
             images, maps = self._augment_and_render(batch["image"], quads, ids, valid,
-                                                    longest, seed, noise)
+                                                    longest, draws.as_dict())
         out = {
             "image": images,
             "text_ids": batch["text_ids"],

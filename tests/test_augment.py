@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pipelines.augment import (AugmentConfig, SeedStream, _blur, _colour_matrices, photometric,
-                               random_projective, transform_quads, warp_images)
+from pipelines.augment import (AugmentConfig, AugmentDraws, SeedStream, _blur, _mean_colour,
+                               augment_batch,
+                               blur_and_colour, photometric, random_projective, transform_quads,
+                               warp_images)
 
 
 def _reference_warp(images, forward):
@@ -52,21 +54,70 @@ def test_quads_move_with_the_points():
                                [[[1, -3, 9, -3, 9, -1, 1, -1]]])
 
 
-def test_photometric_colour_contrast_brightness_match_formula():
-    config = AugmentConfig(blur_probability=0.0, noise_probability=0.0)
-    images = tf.random.uniform([3, 6, 10, 3], seed=2)
-    seed = tf.constant([5, 6], tf.int64)
-    got = photometric(images, config, SeedStream(seed)).numpy()
-    # The same draws, in the same order, in numpy.
-    rng = SeedStream(seed)
-    colour = _colour_matrices(3, config, rng).numpy()
-    contrast = rng.uniform([3, 1], *config.contrast_range).numpy()[:, :, None, None]
-    brightness = rng.uniform([3, 1], -config.max_brightness,
-                             config.max_brightness).numpy()[:, :, None, None]
-    coloured = np.einsum("bij,bhwj->bhwi", colour, images.numpy())
-    mean = coloured.mean(axis=(1, 2, 3), keepdims=True)
-    want = np.clip((coloured - mean) * contrast + mean + brightness, 0.0, 1.0)
+def _numpy_blur(images):
+    padded = np.pad(images, [(0, 0), (1, 1), (1, 1), (0, 0)], mode="edge")
+    rows = 0.25 * padded[:, :-2] + 0.5 * padded[:, 1:-1] + 0.25 * padded[:, 2:]
+    return 0.25 * rows[:, :, :-2] + 0.5 * rows[:, :, 1:-1] + 0.25 * rows[:, :, 2:]
+
+
+def _numpy_photometric(images, draws, blurred):
+    """The documented formula: the first `blurred` images blurred, then per image
+    c * M x + (1 - c) * mean(M x) + d plus scaled noise, clipped."""
+    # The contrast pivots on the unblurred image's mean (over all rows when there are < 8).
+    mean = np.einsum("bij,bhwj->bhwi", draws["colour"], images).mean(axis=(1, 2, 3),
+                                                                        keepdims=True)
+    images = images.copy()
+    if blurred:
+        images[:blurred] += draws["blur"] * (_numpy_blur(images[:blurred]) - images[:blurred])
+    coloured = np.einsum("bij,bhwj->bhwi", draws["colour"], images)
+    contrast = draws["contrast"][:, :, None, None]
+    brightness = draws["brightness"][:, :, None, None]
+    out = (coloured - mean) * contrast + mean + brightness
+    if "noise" in draws:
+        out = out + draws["noise_std"] * np.sqrt(3.0) * draws["noise"]
+    return np.clip(out, 0.0, 1.0)
+
+
+def test_photometric_matches_formula_without_blur_and_noise():
+    config = AugmentConfig(geometric=False, blur_probability=0.0, noise_probability=0.0)
+    images = tf.random.uniform([3, 6, 10, 3], seed=2)  # < 8 rows: the mean uses all rows
+    draws = AugmentDraws.draw(3, 6, 10, config, tf.constant([5, 6], tf.int64))
+    assert draws.blur is None and draws.noise is None and draws.forward is None
+    got = photometric(images, draws).numpy()
+    want = _numpy_photometric(images.numpy(), {k: v.numpy() for k, v in
+                                               draws.as_dict().items()}, 0)
     np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_blur_hits_a_fixed_share_and_noise_is_scaled_per_image(jit):
+    config = AugmentConfig(geometric=False, blur_probability=0.25, noise_probability=1.0,
+                           max_noise_std=0.2)
+    images = tf.random.uniform([8, 6, 10, 3], seed=3)
+    draws = AugmentDraws.draw(8, 6, 10, config, tf.constant([1, 2], tf.int64))
+    assert draws.blur.shape == (2, 1, 1, 1)  # round(0.25 * 8) images: the batch's first two
+    fn = tf.function(lambda x, d: photometric(x, AugmentDraws(**d)), jit_compile=jit)
+    got = fn(images, draws.as_dict()).numpy()
+    want = _numpy_photometric(images.numpy(), {k: v.numpy() for k, v in
+                                               draws.as_dict().items()}, 2)
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    # Without the blur the same draws leave images 0 and 1 sharper (and the rest equal).
+    sharp = fn(images, {**draws.as_dict(), "blur": tf.zeros([2, 1, 1, 1])}).numpy()
+    assert np.abs(sharp[:2] - got[:2]).max() > 1e-3
+    np.testing.assert_allclose(sharp[2:], got[2:], atol=1e-6)
+
+
+def test_colour_commutes_with_the_warp():
+    """augment_batch colours before warping (one pass without gathers); that is only right
+    because bilinear sampling and the per-image linear colour map commute."""
+    config = AugmentConfig(blur_probability=0.0, noise_probability=0.0)
+    images = tf.random.uniform([4, 16, 40, 3], seed=4)
+    draws = AugmentDraws.draw(4, 16, 40, config, tf.constant([7, 8], tf.int64))
+    np.testing.assert_allclose(warp_images(blur_and_colour(images, draws), draws.forward),
+                               blur_and_colour(warp_images(images, draws.forward), draws),
+                               atol=1e-5)
+    warped, _ = augment_batch(images, tf.zeros([4, 1, 8]), draws)
+    assert warped.shape == images.shape and 0.0 <= warped.numpy().min() <= 1.0
 
 
 def test_blur_is_the_binomial_filter_with_replicated_edges():
@@ -78,3 +129,9 @@ def test_blur_is_the_binomial_filter_with_replicated_edges():
     assert got.sum() == pytest.approx(16.0)
     flat = _blur(tf.ones([1, 4, 4, 3])).numpy()
     np.testing.assert_allclose(flat, 1.0, atol=1e-6)  # edges replicated, not darkened
+
+
+def test_mean_colour_samples_eight_rows():
+    image = np.arange(64, dtype=np.float32)[None, :, None, None] * np.ones((2, 64, 5, 3))
+    np.testing.assert_allclose(_mean_colour(tf.constant(image, tf.float32)).numpy(),
+                               np.full((2, 3), np.arange(4, 64, 8).mean()))
