@@ -91,6 +91,18 @@ def transform_quads(quads: tf.Tensor, forward: tf.Tensor) -> tf.Tensor:
     return tf.reshape(moved, tf.shape(quads))
 
 
+def _adjugate(matrices: tf.Tensor) -> list[list[tf.Tensor]]:
+    """Entries [i][j] ([B] each) of the adjugate of [B, 3, 3] matrices: det * inverse, the
+    same projective map as the inverse (XLA compiles tf.linalg.inv into a loop)."""
+    a = [[matrices[:, i, j] for j in range(3)] for i in range(3)]
+
+    def cofactor(i: int, j: int) -> tf.Tensor:
+        (r0, r1), (c0, c1) = [r for r in range(3) if r != i], [c for c in range(3) if c != j]
+        return (-1.0) ** (i + j) * (a[r0][c0] * a[r1][c1] - a[r0][c1] * a[r1][c0])
+
+    return [[cofactor(j, i) for j in range(3)] for i in range(3)]
+
+
 def warp_images(images: tf.Tensor, forward: tf.Tensor) -> tf.Tensor:
     """Warps [B, H, W, C] so that input point p lands at forward[b] @ p (continuous
     coordinates, pixel i spanning [i, i + 1]); bilinear, edges replicated."""
@@ -99,8 +111,7 @@ def warp_images(images: tf.Tensor, forward: tf.Tensor) -> tf.Tensor:
     h, w = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
     # Output pixel centre -> input point, as broadcast arithmetic: XLA fuses it into the
     # sampling, where a [B, 3, 3] x [3, H * W] product took two extra passes (~15% of all).
-    inverse = tf.linalg.inv(forward)
-    m = [[inverse[:, i, j][:, None] for j in range(3)] for i in range(3)]
+    m = [[entry[:, None] for entry in row] for row in _adjugate(forward)]
     ys = tf.repeat(tf.range(h) + 0.5, width)[None]  # [1, H * W] output pixel centres
     xs = tf.tile(tf.range(w) + 0.5, [height])[None]
     depth = m[2][0] * xs + m[2][1] * ys + m[2][2]
