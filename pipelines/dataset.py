@@ -2,9 +2,9 @@
 
 files -> shard per input pipeline -> parallel interleave -> shuffle -> chunks of records,
 in parallel: parsed and checked together (text lookup, status; bad records logged, counted and
-dropped), images decoded and resized -> rebatched to the batch size (every field has a fixed
-shape) -> augmentation and the ground-truth maps per batch, one XLA-compiled function ->
-prefetch.
+dropped), images decoded and resized, and (without augmentation) the ground-truth maps
+rendered -> rebatched to the batch size (every field has a fixed shape) -> (training with
+augmentation) augmentation and the maps per batch, one XLA-compiled function -> prefetch.
 
 Work is vectorised wherever it can be: on word crops a TensorFlow op or a tf.data stage costs
 about as much per element as decoding the image, so nothing but the decode runs per record.
@@ -65,7 +65,7 @@ class InputPipeline:
         self.files = expand_patterns(config.file_pattern)
         self.skipped = tf.Variable(tf.zeros([len(SKIP_REASONS)], tf.int64), trainable=False,
                                    name="skipped_records")
-        # Fixed shapes, so traced and XLA-compiled once (per batch size); the number of
+        # Fixed shapes, so traced and XLA-compiled once (per chunk or batch size); the number of
         # characters to paint is an argument.
         n = config.max_text_length
         maps_signature = [tf.TensorSpec([None, n, 8], tf.float32),
@@ -136,8 +136,10 @@ class InputPipeline:
             lambda i, r: self.load_chunk(r, seed(0, i)), num_parallel_calls=tf.data.AUTOTUNE)
         # Chunks lose their skipped records; rebatch cuts and joins them into batches.
         batches = chunks.rebatch(batch_size, drop_remainder=cfg.is_training)
-        batches = batches.enumerate().map(lambda i, b: self.render(b, seed(1, i)),
-                                          num_parallel_calls=tf.data.AUTOTUNE)
+        if self.training_augment is not None:  # else the chunks carry their maps already
+            batches = batches.enumerate().map(
+                lambda i, b: self.augment_and_render(b, seed(1, i)),
+                num_parallel_calls=tf.data.AUTOTUNE)
         options = tf.data.Options()
         options.deterministic = cfg.deterministic
         options.autotune.enabled = True
@@ -151,8 +153,9 @@ class InputPipeline:
     def load_chunk(self, serialized: tf.Tensor, seed: tf.Tensor | None = None
                    ) -> dict[str, tf.Tensor]:
         """[K] serialized examples -> the usable ones as samples: image resized to the model
-        input, text ids, character quads in input pixels padded to max_text_length. Skipped
-        records are logged with their source and reason, and counted."""
+        input, text ids, and either character quads in input pixels padded to
+        max_text_length (to be augmented) or the ground-truth maps. Skipped records are
+        logged with their source and reason, and counted."""
         cfg = self.config
         n = cfg.max_text_length
         parsed = schema.parse_batch(serialized)
@@ -197,7 +200,32 @@ class InputPipeline:
                                  tf.TensorSpec([2], tf.int32)))
         scale = decode.resize_scale(sizes, keep_aspect=cfg.keep_aspect)  # [K, 2] (sx, sy)
         quads = chunk.pop("boxes") * tf.tile(scale, [1, 4])[:, None, :]
-        return {"image": images, "quads": quads, **chunk}
+        sample = {"image": images, "quads": quads, **chunk}
+        if augment is None:  # the maps follow from the records alone: rendered here, per
+            sample.update(self._render_chunk_maps(sample))  # chunk, not in a stage of their own
+            del sample["quads"]
+        return sample
+
+    def _render_chunk_maps(self, chunk: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        """The maps of a chunk's samples, rendered at the full chunk size (so XLA compiles
+        one program, whatever the number of skipped records)."""
+        kept = tf.shape(chunk["length"])[0]
+        padding = tf.maximum(PARSE_CHUNK - kept, 0)
+
+        def padded(x: tf.Tensor) -> tf.Tensor:
+            return tf.pad(x, tf.concat([[[0, padding]], tf.zeros([x.shape.rank - 1, 2],
+                                                                   tf.int32)], 0))
+
+        quads, ids = padded(chunk["quads"]), padded(chunk["text_ids"])
+        length, has_boxes = padded(chunk["length"]), padded(chunk["has_char_boxes"])
+        maps = self._render_maps(quads, ids, self._valid_slots(length, has_boxes),
+                                 tf.reduce_max(tf.concat([length, [0]], 0)))
+        return {name: value[:kept] for name, value in maps.items()}
+
+    def _valid_slots(self, length: tf.Tensor, has_char_boxes: tf.Tensor) -> tf.Tensor:
+        """[B, max_text_length] bool: the slots holding a character with a box."""
+        slots = tf.range(self.config.max_text_length)
+        return (slots[None, :] < length[:, None]) & (has_char_boxes[:, None] > 0)
 
     def _render_maps_fn(self, quads: tf.Tensor, ids: tf.Tensor, valid: tf.Tensor,
                         longest: tf.Tensor) -> dict[str, tf.Tensor]:
@@ -241,30 +269,16 @@ class InputPipeline:
                 tf.shape(image)[:2])
 
     # -- per batch ----------------------------------------------------------------------------
-    def render(self, batch: dict[str, tf.Tensor], seed: tf.Tensor | None = None
-               ) -> dict[str, tf.Tensor]:
-        """Augments (training) and renders the ground-truth maps of a batch."""
-        cfg = self.config
-        slots = tf.range(cfg.max_text_length)
-        valid = (slots[None, :] < batch["length"][:, None]) & \
-            (batch["has_char_boxes"][:, None] > 0)
-        longest = tf.reduce_max(tf.concat([batch["length"], [0]], 0))
-        quads, ids = batch["quads"], batch["text_ids"]
-        if self.training_augment is None:
-            images, maps = batch["image"], self._render_maps(quads, ids, valid, longest)
-        else:
-            draws = AugmentDraws.draw(  # with TF's kernels, outside the XLA function
-                tf.shape(quads)[0], decode.INPUT_HEIGHT, decode.INPUT_WIDTH,
-                self.training_augment, tf.zeros([2], tf.int64) if seed is None else seed)
-            images, maps = self._augment_and_render(batch["image"], quads, ids, valid,
-                                                    longest, draws.as_dict())
-        out = {
-            "image": images,
-            "text_ids": batch["text_ids"],
-            "length": batch["length"],
-            "has_char_boxes": batch["has_char_boxes"],
-            **maps,
-        }
-        if self.include_strings:
-            out["text"], out["source"] = batch["text"], batch["source"]
-        return out
+    def augment_and_render(self, batch: dict[str, tf.Tensor], seed: tf.Tensor | None = None
+                           ) -> dict[str, tf.Tensor]:
+        """Augments a training batch and renders its ground-truth maps."""
+        draws = AugmentDraws.draw(  # with TF's kernels, outside the XLA function
+            tf.shape(batch["quads"])[0], decode.INPUT_HEIGHT, decode.INPUT_WIDTH,
+            self.training_augment, tf.zeros([2], tf.int64) if seed is None else seed)
+        images, maps = self._augment_and_render(
+            batch["image"], batch["quads"], batch["text_ids"],
+            self._valid_slots(batch["length"], batch["has_char_boxes"]),
+            tf.reduce_max(tf.concat([batch["length"], [0]], 0)), draws.as_dict())
+        outputs = {**batch, "image": images, **maps}
+        del outputs["quads"]
+        return outputs

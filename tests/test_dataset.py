@@ -10,6 +10,7 @@ from pipelines.dataset import InputConfig, InputPipeline
 from tests.conftest import encode_image
 from tests.helpers import block_word, write_records
 from textscanner.charset import load_charset
+from textscanner.targets_numpy import render_targets_numpy
 
 CHARSET = load_charset("alnum36")
 
@@ -34,6 +35,29 @@ def test_batches_have_the_documented_shapes(tmp_path):
                             batch["text"].numpy()):
         assert CHARSET.decode(ids[:n]) == text.decode().lower() and not ids[n:].any()
     assert float(tf.reduce_max(batch["loc_map"])) > 0.9
+
+
+def test_maps_match_the_numpy_reference_with_skipped_and_box_less_records(tmp_path):
+    """Without augmentation the maps are rendered per chunk (padded to the chunk size, then
+    cut back to the kept records): each sample still gets its own maps."""
+    records = [block_word("ab", seed=0), block_word("hello", width=200, height=50, seed=1),
+               block_word("a#c", seed=2), block_word("word", seed=3, with_boxes=False),
+               block_word("x", width=90, height=30, seed=4)]
+    write_records(str(tmp_path / "d"), records, 1)
+    pipe = _pipeline(str(tmp_path / "d-*"), global_batch_size=8, is_training=False)
+    batch = next(iter(pipe()))
+    by_text = {r.text: r for r in records}
+    assert sorted(t.decode() for t in batch["text"].numpy()) == ["ab", "hello", "word", "x"]
+    for b, text in enumerate(t.decode() for t in batch["text"].numpy()):
+        record = by_text[text]
+        if record.char_boxes is None:
+            assert batch["has_char_boxes"][b] == 0 and not batch["class_map"][b].numpy().any()
+            continue
+        scale = np.array([128 / record.width, 32 / record.height] * 4)
+        ref = render_targets_numpy(record.char_boxes * scale, CHARSET.encode(text).ids)
+        for name in ("class_map", "order_map"):  # pixel centres on an edge may round apart
+            assert (batch[name][b].numpy() != ref[name]).sum() <= 2, (text, name)
+        np.testing.assert_allclose(batch["loc_map"][b], ref["loc_map"], atol=1e-4)
 
 
 @pytest.mark.parametrize("geometric", [False, True])
@@ -84,13 +108,17 @@ def test_sharding_is_disjoint_and_complete(tmp_path, num_files):
     assert sorted(seen[0] + seen[1]) == sorted(texts)
 
 
-def test_functions_are_traced_once_not_per_batch(tmp_path):
+@pytest.mark.parametrize("augment", [False, True])
+def test_functions_are_traced_once_not_per_batch(tmp_path, augment):
     # Word lengths 2..11: batches paint different numbers of characters, yet the Python
     # functions are traced once.
     words = ["abcdefghijk"[:2 + i % 10] for i in range(40)]
     write_records(str(tmp_path / "d"), [block_word(w, seed=i) for i, w in enumerate(words)], 2)
-    pipe = _pipeline(str(tmp_path / "d-*"), global_batch_size=4, augment=AugmentConfig())
-    calls = {"load_chunk": 0, "render": 0, "_augment_and_render_fn": 0}
+    pipe = _pipeline(str(tmp_path / "d-*"), global_batch_size=4,
+                     augment=AugmentConfig() if augment else None)
+    per_batch, compiled = (("augment_and_render", "_augment_and_render") if augment else
+                           (None, "_render_maps"))
+    calls = {"load_chunk": 0, per_batch: 0, compiled: 0}
 
     def counting(name, fn):
         def wrapped(*args):
@@ -98,17 +126,19 @@ def test_functions_are_traced_once_not_per_batch(tmp_path):
             return fn(*args)
         return wrapped
 
-    for name in ("load_chunk", "render"):
-        setattr(pipe, name, counting(name, getattr(pipe, name)))
-    pipe._augment_and_render = tf.function(
-        counting("_augment_and_render_fn", pipe._augment_and_render.python_function),
-        input_signature=pipe._augment_and_render.input_signature, jit_compile=True)
+    for name in ("load_chunk", per_batch):
+        if name:
+            setattr(pipe, name, counting(name, getattr(pipe, name)))
+    function = getattr(pipe, compiled)
+    setattr(pipe, compiled, tf.function(counting(compiled, function.python_function),
+                                        input_signature=function.input_signature,
+                                        jit_compile=True))
     iterator = iter(pipe())
     slots = set()
     for _ in range(15):
         slots.add(next(iterator)["order_map"].numpy().max())
     assert len(slots) > 1
-    assert calls == {"load_chunk": 1, "render": 1, "_augment_and_render_fn": 1}
+    assert calls == {"load_chunk": 1, per_batch: int(augment), compiled: 1}
 
 
 @pytest.mark.parametrize("fmt,mode", [("PNG", "RGBA"), ("PNG", "L"), ("GIF", "P"),
