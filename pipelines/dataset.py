@@ -213,8 +213,7 @@ class InputPipeline:
         padding = tf.maximum(PARSE_CHUNK - kept, 0)
 
         def padded(x: tf.Tensor) -> tf.Tensor:
-            return tf.pad(x, tf.concat([[[0, padding]], tf.zeros([x.shape.rank - 1, 2],
-                                                                   tf.int32)], 0))
+            return tf.pad(x, [[0, padding]] + [[0, 0]] * (x.shape.rank - 1))
 
         quads, ids = padded(chunk["quads"]), padded(chunk["text_ids"])
         length, has_boxes = padded(chunk["length"]), padded(chunk["has_char_boxes"])
