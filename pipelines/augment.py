@@ -233,17 +233,21 @@ def colour_offset(images: tf.Tensor, draws: AugmentDraws) -> tf.Tensor:
 
 
 def blur_and_colour(images: tf.Tensor, draws: AugmentDraws) -> tf.Tensor:
-    """Blur, then the linear part of the colour map, c * M x (one pass under XLA)."""
-    if draws.blur is not None:
-        blurred = tf.shape(draws.blur)[0]  # a compile-time constant under XLA
-        head = images[:blurred]
-        images = tf.concat([head + draws.blur * (_blur(head) - head), images[blurred:]], 0)
+    """The linear part of the colour map, c * M x, and the blur: one pass over the batch
+    under XLA, and a second over the blurred share only (they commute: both are linear)."""
     # The 3x3 map as a product and a sum over the input channels. XLA keeps the sum as a
     # pass of its own (1.3 ms for a batch of 32 on one core). Written as multiply-adds it
     # was fused into the warp and recomputed at each of its taps (+6 ms); as stacked
     # output channels it took 1.8 ms; as a dot with an inner dimension of 3, 2.0 ms.
     matrix = (draws.colour * draws.contrast[:, :, None])[:, None, None]  # [B, 1, 1, 3, 3]
-    return tf.reduce_sum(images[..., None, :] * matrix, axis=-1)
+    images = tf.reduce_sum(images[..., None, :] * matrix, axis=-1)
+    if draws.blur is not None:
+        blurred = tf.shape(draws.blur)[0]  # a compile-time constant under XLA
+        head = images[:blurred]
+        head = head + draws.blur * (_blur(head) - head)
+        # Written in place (a concatenation copied the whole batch: +0.45 ms).
+        images = tf.tensor_scatter_nd_update(images, tf.range(blurred)[:, None], head)
+    return images
 
 
 def offset_noise_and_clip(images: tf.Tensor, offset: tf.Tensor, draws: AugmentDraws
