@@ -170,9 +170,8 @@ class AugmentDraws:
     part is off).
 
     Drawn with TF's kernels outside the XLA function that applies them: XLA's CPU random
-    generator is slow, and inside XLA each per-image value (a random draw turned into a
-    float and scaled) is recomputed in every per-pixel loop that reads it, which cost a
-    third of the augmentation.
+    generator is slow, and inside XLA each per-image value (random bits turned into a float
+    and scaled) was recomputed in every per-pixel loop that read it.
     """
     forward: tf.Tensor | None = None  # [B, 3, 3] projective matrices, input -> output pixel
     colour: tf.Tensor | None = None  # [B, 3, 3] RGB matrices: saturation, hue, grey
