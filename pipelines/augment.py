@@ -260,13 +260,6 @@ def offset_noise_and_clip(images: tf.Tensor, offset: tf.Tensor, draws: AugmentDr
     return tf.clip_by_value(images, 0.0, 1.0)
 
 
-def photometric(images: tf.Tensor, draws: AugmentDraws) -> tf.Tensor:
-    """Colour, contrast, brightness, blur and noise per image of a [B, H, W, 3] batch (what
-    `augment_batch` does without geometry)."""
-    offset = colour_offset(images, draws)
-    return offset_noise_and_clip(blur_and_colour(images, draws), offset, draws)
-
-
 def jpeg_artifacts(image: tf.Tensor, config: AugmentConfig, seed: tf.Tensor) -> tf.Tensor:
     """Re-encodes one [H, W, 3] image as JPEG with random quality, with some probability."""
     if config.jpeg_probability <= 0:

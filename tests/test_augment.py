@@ -6,9 +6,8 @@ import pytest
 import tensorflow as tf
 
 from pipelines.augment import (AugmentConfig, AugmentDraws, SeedStream, _blur, _mean_colour,
-                               augment_batch,
-                               blur_and_colour, photometric, random_projective, transform_quads,
-                               warp_images)
+                               augment_batch, blur_and_colour, random_projective,
+                               transform_quads, warp_images)
 
 
 def _reference_warp(images, forward):
@@ -60,6 +59,11 @@ def _numpy_blur(images):
     return 0.25 * rows[:, :, :-2] + 0.5 * rows[:, :, 1:-1] + 0.25 * rows[:, :, 2:]
 
 
+def _photometric(images, draws):
+    """augment_batch without geometry (draws.forward is None): colour, blur and noise."""
+    return augment_batch(images, tf.zeros([tf.shape(images)[0], 1, 8]), draws)[0]
+
+
 def _numpy_photometric(images, draws, blurred):
     """The documented formula: the first `blurred` images blurred, then per image
     c * M x + (1 - c) * mean(M x) + d plus scaled noise, clipped."""
@@ -83,7 +87,7 @@ def test_photometric_matches_formula_without_blur_and_noise():
     images = tf.random.uniform([3, 6, 10, 3], seed=2)  # < 8 rows: the mean uses all rows
     draws = AugmentDraws.draw(3, 6, 10, config, tf.constant([5, 6], tf.int64))
     assert draws.blur is None and draws.noise is None and draws.forward is None
-    got = photometric(images, draws).numpy()
+    got = _photometric(images, draws).numpy()
     want = _numpy_photometric(images.numpy(), {k: v.numpy() for k, v in
                                                draws.as_dict().items()}, 0)
     np.testing.assert_allclose(got, want, atol=1e-5)
@@ -96,7 +100,7 @@ def test_blur_hits_a_fixed_share_and_noise_is_scaled_per_image(jit):
     images = tf.random.uniform([8, 6, 10, 3], seed=3)
     draws = AugmentDraws.draw(8, 6, 10, config, tf.constant([1, 2], tf.int64))
     assert draws.blur.shape == (2, 1, 1, 1)  # round(0.25 * 8) images: the batch's first two
-    fn = tf.function(lambda x, d: photometric(x, AugmentDraws(**d)), jit_compile=jit)
+    fn = tf.function(lambda x, d: _photometric(x, AugmentDraws(**d)), jit_compile=jit)
     got = fn(images, draws.as_dict()).numpy()
     want = _numpy_photometric(images.numpy(), {k: v.numpy() for k, v in
                                                draws.as_dict().items()}, 2)
