@@ -63,5 +63,4 @@ def resize(image: tf.Tensor, height: int = INPUT_HEIGHT, width: int = INPUT_WIDT
 
 def preprocess_encoded(encoded: tf.Tensor, keep_aspect: bool = False) -> tf.Tensor:
     """Encoded bytes -> [64, 256, 3] float32: the one preprocessing of training and serving."""
-    image, _ = resize(decode_rgb(encoded), keep_aspect=keep_aspect)
-    return image
+    return resize_image(decode_rgb(encoded), keep_aspect=keep_aspect)
