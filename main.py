@@ -192,7 +192,15 @@ def main(argv: list[str]) -> int:
                              f"COMMAND one of: {', '.join(COMMANDS)}")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     absl_logging.set_verbosity(absl_logging.INFO)
-    return COMMANDS[argv[1]](argv[2:])
+    from pipelines.parallel import WorkerError
+    try:
+        return COMMANDS[argv[1]](argv[2:])
+    except WorkerError as e:  # names the record and the cause; nothing was left half-written
+        print(f"main.py {argv[1]}: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"main.py {argv[1]}: interrupted; nothing half-written was kept", file=sys.stderr)
+        return 130
 
 
 def run() -> None:

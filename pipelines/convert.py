@@ -14,7 +14,8 @@ from pipelines.report import ConversionReport
 from pipelines.shards import ShardedWriter
 from pipelines.sources import read_items
 from pipelines.parallel import ordered_map
-from pipelines.validation import MAX_TEXT_LENGTH, init_worker, validate_or_error
+from pipelines.validation import (MAX_TEXT_LENGTH, describe_item, init_worker,
+                                  validate_or_error)
 from textscanner.charset import load_charset
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def convert(config: ConvertConfig) -> ConversionReport:
     start = time.perf_counter()
     items = read_items(config.input_format, config.input, config.image_root)
     results = ordered_map(validate_or_error, items, workers, init_worker,
-                          (config.charset, config.max_length))
+                          (config.charset, config.max_length), describe=describe_item)
     report = write_records(results, config.output, config.num_shards, ConversionReport())
     seconds = time.perf_counter() - start
     report_path = f"{config.output}.report.json"

@@ -222,13 +222,18 @@ def _crop(image: Image.Image, quads: np.ndarray, rng: np.random.Generator, size:
 _state: dict = {}
 
 
-def init_worker(config: SynthConfig) -> None:
-    charset = load_charset(config.charset)
+def check_fonts(config: SynthConfig) -> list[str]:
+    """The fonts to draw with; raises FileNotFoundError naming a missing font file."""
     fonts = list(config.fonts) or default_fonts()
     for path in fonts:
         if path != BUILTIN_FONT and not os.path.isfile(path):
             raise FileNotFoundError(f"font file not found: {path}")
-    _state.update(config=config, alphabet=_alphabet(charset), fonts=fonts)
+    return fonts
+
+
+def init_worker(config: SynthConfig) -> None:
+    _state.update(config=config, alphabet=_alphabet(load_charset(config.charset)),
+                  fonts=check_fonts(config))
 
 
 def render_sample(index: int) -> WordRecord:
@@ -251,8 +256,14 @@ def render_samples(config: SynthConfig, start: int = 0) -> Iterator[WordRecord]:
     """Samples start .. start + num_samples - 1, rendered in parallel, in order."""
     from pipelines.parallel import ordered_map
     workers = config.num_workers or os.cpu_count() or 1
+    check_fonts(config)  # here, so that a missing font is a plain error, not a worker's
+    load_charset(config.charset)
     return ordered_map(render_sample, range(start, start + config.num_samples), workers,
-                       init_worker, (config,))
+                       init_worker, (config,), describe=describe_sample)
+
+
+def describe_sample(index: int) -> str:
+    return f"synth sample {index}"
 
 
 def write_synth(config: SynthConfig):

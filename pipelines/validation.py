@@ -10,7 +10,7 @@ import io
 from typing import Any, Sequence
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from pipelines.records import WordRecord
 from textscanner.charset import Charset, normalize_text
@@ -31,6 +31,9 @@ class RecordError(Exception):
         super().__init__(f"{reason}: {message}")
         self.reason = reason
         self.message = message
+
+    def __reduce__(self):  # the default would call __init__ with one argument
+        return RecordError, (self.reason, self.message)
 
 
 @dataclasses.dataclass
@@ -83,6 +86,9 @@ def validate_image(data: bytes) -> tuple[bytes, int, int]:
     try:
         image = Image.open(io.BytesIO(data))
         image.load()  # raises on truncated data
+    except UnidentifiedImageError:
+        raise RecordError("corrupt_image", f"not an image in a format Pillow reads "
+                                           f"({len(data)} bytes starting {data[:8]!r})") from None
     except Exception as e:  # Pillow raises many types here
         raise RecordError("corrupt_image", f"cannot decode image: {e}") from None
     width, height = image.size
@@ -221,6 +227,11 @@ def init_worker(charset_spec: str | None, max_length: int) -> None:
     global _worker_charset, _worker_max_length
     _worker_charset = load_charset(charset_spec) if charset_spec else None
     _worker_max_length = max_length
+
+
+def describe_item(item: RawItem) -> str:
+    """Names an item in error messages: its source (file:line or LMDB path#key)."""
+    return item.source
 
 
 def validate_or_error(item: RawItem) -> WordRecord | tuple[str, str, str]:

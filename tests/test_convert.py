@@ -219,3 +219,72 @@ def test_interrupted_writer_leaves_no_shard(tmp_path):
             writer.write(b"abc")
             raise RuntimeError("killed")
     assert os.listdir(tmp_path) == []
+
+
+# ---- every bad input at once, through the serial path and the parallel one (the default) --
+def _mixed_label_file(tmp_path, image_dir, fmt: str) -> tuple[str, int, dict[int, str]]:
+    """Good crops in unusual modes among one line of every kind of bad input.
+
+    Returns the label file, the number of good lines and {line number: reason}."""
+    images = []
+    for i, mode in enumerate(["RGB", "RGBA", "L", "CMYK", "I;16", "P"] * 3):
+        name = f"g{i}.{'jpg' if mode == 'CMYK' else 'png'}"
+        if mode == "I;16":
+            Image.fromarray(np.full((16, 30), 30000 + i, np.uint16)).save(image_dir / name)
+        else:
+            write_image(image_dir / name, 30 + i, 16, fmt="JPEG" if mode == "CMYK" else "PNG",
+                        mode=mode, seed=i)
+        images.append(name)
+    write_image(image_dir / "full.jpg", 64, 64, fmt="JPEG")
+    (image_dir / "cut.jpg").write_bytes((image_dir / "full.jpg").read_bytes()[:200])
+    (image_dir / "garbage.png").write_bytes(b"\x89PNG not really" * 8)
+    (image_dir / "empty.png").write_bytes(b"")
+    bad = [("images/nope.png", "abc", "missing_image"),
+           ("images/cut.jpg", "abc", "corrupt_image"),
+           ("images/garbage.png", "abc", "corrupt_image"),
+           ("images/empty.png", "abc", "corrupt_image"),
+           ("images/g0.png", "", "empty_text"),
+           ("images/g0.png", "ab$c", "unknown_chars"),
+           ("images/g0.png", "a" * 31, "too_long")]
+
+    def line(path, text):
+        if fmt == "tsv":
+            return f"{path}\t{text}".encode()
+        return json.dumps({"image": path, "text": text}).encode()
+
+    lines, expected = [], {}
+    for k, name in enumerate(images):
+        lines.append(line(f"images/{name}", f"Word{k}"))
+        if k % 2 == 0 and bad:
+            path, text, reason = bad.pop()
+            lines.append(line(path, text))
+            expected[len(lines)] = reason
+    lines.append(b"images/g0.png abc" if fmt == "tsv" else b'{"image": "images/g0.png", ')
+    expected[len(lines)] = "missing_tab" if fmt == "tsv" else "malformed_json"
+    lines.append(b"images/g0.png\tab\xff\xfe" if fmt == "tsv" else b'{"image": "\xff"}')
+    expected[len(lines)] = "bad_utf8"
+    assert not bad
+    path = tmp_path / f"labels.{fmt}"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return str(path), len(images), expected
+
+
+@pytest.mark.parametrize("fmt", ["tsv", "jsonl"])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_every_bad_input_serial_and_parallel(tmp_path, image_dir, fmt, workers):
+    path, good, expected = _mixed_label_file(tmp_path, image_dir, fmt)
+    report, out = _convert(fmt, path, tmp_path, num_workers=workers)
+    assert report.written == good
+    assert {int(e["source"].rsplit(":", 1)[1]): e["reason"] for e in report.errors} == expected
+    assert all(e["source"].startswith(path) and e["message"] for e in report.errors)
+    assert sorted(r.text for r in _read_all(out)) == sorted(f"Word{k}" for k in range(good))
+    assert not [f for f in os.listdir(tmp_path / "out") if ".tmp" in f]
+
+
+def test_mixed_file_converts_identically_serial_and_parallel(tmp_path, image_dir):
+    path, _, _ = _mixed_label_file(tmp_path, image_dir, "tsv")
+    serial, _ = _convert("tsv", path, tmp_path / "a", num_workers=1)
+    parallel, _ = _convert("tsv", path, tmp_path / "b", num_workers=2)
+    assert [open(p, "rb").read() for p in serial.shards] == \
+        [open(p, "rb").read() for p in parallel.shards]
+    assert serial.errors == parallel.errors

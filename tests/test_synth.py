@@ -70,5 +70,6 @@ def test_custom_font_and_missing_font(tmp_path):
     if fonts:
         recs = _records(3, fonts=tuple(fonts))
         assert all(len(r.char_boxes) == len(r.text) for r in recs)
-    with pytest.raises(FileNotFoundError, match="font file not found"):
-        _records(1, fonts=(str(tmp_path / "none.ttf"),))
+    for workers in (1, 2):
+        with pytest.raises(FileNotFoundError, match="font file not found"):
+            _records(1, workers=workers, fonts=(str(tmp_path / "none.ttf"),))
