@@ -23,7 +23,8 @@ def convert_config() -> ConvertConfig:
     return ConvertConfig(input_format=FLAGS.input_format, input=FLAGS.input,
                          output=FLAGS.output, num_shards=FLAGS.num_shards,
                          charset=FLAGS.charset or None, image_root=FLAGS.image_root,
-                         strict=FLAGS.strict, num_workers=FLAGS.num_workers)
+                         strict=FLAGS.strict, num_workers=FLAGS.num_workers,
+                         evaluation_set=FLAGS.evaluation_set)
 
 
 def _require(*names: str) -> None:

@@ -22,6 +22,10 @@ flags.DEFINE_string("input", None, "convert: label file (tsv, jsonl) or LMDB fol
 flags.DEFINE_string("image_root", None, "convert: folder image paths are relative to "
                                         "(default: the label file's folder).")
 flags.DEFINE_bool("strict", False, "convert: exit non-zero on any rejected sample.")
+flags.DEFINE_bool("evaluation_set", False,
+                  "convert: write an evaluation set: keep records whose text has characters "
+                  "outside --charset or more than 30 characters (evaluate scores every record, "
+                  "against the normalised text); training sets reject them.")
 
 # Reading TFRecords: inspect, train, evaluate, benchmark.
 flags.DEFINE_string("data", None, "inspect/evaluate/benchmark: TFRecord glob(s), comma-separated.")

@@ -14,10 +14,15 @@ from loops.recognizer import Recognizer
 if TYPE_CHECKING:
     from loops.model_io import SavedModelReader
 from pipelines.dataset import InputConfig, InputPipeline
+from pipelines.shards import count_records
 from textscanner.charset import Charset
 from textscanner.metrics import RecognitionMetrics
 
 log = logging.getLogger(__name__)
+
+
+class IncompleteEvaluation(RuntimeError):
+    """Fewer records were scored than the files hold."""
 
 
 @dataclasses.dataclass
@@ -25,44 +30,52 @@ class EvalResult:
     metrics: RecognitionMetrics
     seconds: float
     samples: list[tuple[str, str, float, bool]]  # truth, prediction, confidence, correct
-    skipped: dict[str, int]
 
     def to_json(self) -> dict:
         out = self.metrics.result()
         out["images_per_second"] = out["num_samples"] / max(self.seconds, 1e-9)
-        if self.skipped:
-            out["skipped_records"] = self.skipped
         return out
 
 
 def evaluate_dataset(recognizer: Recognizer | SavedModelReader, pattern: str, charset: Charset,
                      batch_size: int = 64, max_batches: int = 0, keep_aspect: bool = False,
                      num_samples_to_show: int = 10) -> EvalResult:
-    """Reads every record of `pattern` once (or `max_batches` batches) with a Recognizer or
-    an exported SavedModel (anything with `read_images`)."""
+    """Scores every record of `pattern` once (or the first `max_batches` batches) with a
+    Recognizer or an exported SavedModel (anything with `read_images`).
+
+    Records whose text holds characters outside the charset are scored against the
+    normalised text (textscanner.metrics) and counted. Raises IncompleteEvaluation if a
+    whole pass scored fewer records than the files hold."""
     pipeline = InputPipeline(InputConfig(pattern, global_batch_size=batch_size,
                                          is_training=False, keep_aspect=keep_aspect,
-                                         deterministic=True), charset)
+                                         deterministic=True, keep_every_record=True), charset)
     dataset = pipeline()
     if max_batches:
         dataset = dataset.take(max_batches)
-    metrics, samples = RecognitionMetrics(), []
+    metrics, samples = RecognitionMetrics.for_charset(charset), []
     start = time.perf_counter()
     for batch in dataset:
         out = recognizer.read_images(batch["image"])
         predictions = [t.decode("utf-8") for t in out["text"].numpy()]
-        for truth, prediction, confidence in zip(batch["text"].numpy(), predictions,
-                                                 out["confidence"].numpy()):
+        for truth, outside, prediction, confidence in zip(
+                batch["text"].numpy(), batch["outside_charset"].numpy(), predictions,
+                out["confidence"].numpy()):
             truth = truth.decode("utf-8")
-            correct = metrics.update(prediction, truth, charset.prepare(truth))
+            correct = metrics.update(prediction, truth, charset.prepare(truth), bool(outside))
             if len(samples) < num_samples_to_show:
                 samples.append((truth, prediction, float(confidence), correct))
-    return EvalResult(metrics, time.perf_counter() - start, samples, pipeline.skipped_counts())
+    seconds = time.perf_counter() - start
+    if not max_batches:
+        held = count_records(pipeline.files)
+        if metrics.count != held:
+            raise IncompleteEvaluation(f"scored {metrics.count} records, but {pattern} holds "
+                                       f"{held}")
+    return EvalResult(metrics, seconds, samples)
 
 
 def format_table(name: str, result: dict) -> str:
-    keys = ("num_samples", "word_accuracy", "word_accuracy_exact", "one_minus_ned",
-            "char_precision", "char_recall", "images_per_second")
+    keys = ("num_samples", "num_outside_charset", "word_accuracy", "word_accuracy_exact",
+            "one_minus_ned", "char_precision", "char_recall", "images_per_second", "word_rule")
     cells = [f"{result[k]:.4f}" if isinstance(result[k], float) else str(result[k])
              for k in keys]
     width = max(len(k) for k in keys)
@@ -79,7 +92,7 @@ def format_samples(samples: list[tuple[str, str, float, bool]]) -> str:
 def combined(results: list[EvalResult]) -> dict:
     """Several sets' metrics as one: counts are pooled, so every figure is weighted by its
     own denominator (samples, or characters for precision and recall)."""
-    metrics = RecognitionMetrics()
-    for result in results:
+    metrics = results[0].metrics
+    for result in results[1:]:
         metrics = metrics.merge(result.metrics)
-    return EvalResult(metrics, sum(r.seconds for r in results), [], {}).to_json()
+    return EvalResult(metrics, sum(r.seconds for r in results), []).to_json()

@@ -32,6 +32,9 @@ class ConvertConfig:
     strict: bool = False
     num_workers: int = 0  # 0: one per CPU core
     max_length: int = MAX_TEXT_LENGTH
+    # Keep records whose text the charset cannot spell fully (characters outside it, too
+    # long): evaluation scores them against the normalised text. Training sets reject them.
+    evaluation_set: bool = False
 
 
 def write_records(results: Iterable[WordRecord | tuple[str, str, str]], output: str,
@@ -56,7 +59,8 @@ def convert(config: ConvertConfig) -> ConversionReport:
     start = time.perf_counter()
     items = read_items(config.input_format, config.input, config.image_root)
     results = ordered_map(validate_or_error, items, workers, init_worker,
-                          (config.charset, config.max_length), describe=describe_item)
+                          (config.charset, config.max_length, config.evaluation_set),
+                          describe=describe_item)
     report = write_records(results, config.output, config.num_shards, ConversionReport())
     seconds = time.perf_counter() - start
     report_path = f"{config.output}.report.json"

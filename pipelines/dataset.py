@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 MAX_TEXT_LENGTH = 30
 # Why a record was skipped; index = status code.
 SKIP_REASONS = ("ok", "unknown_chars", "too_long", "box_count", "empty_text")
+OK, UNKNOWN_CHARS, TOO_LONG, BOX_COUNT, EMPTY_TEXT = range(len(SKIP_REASONS))
 PARSE_CHUNK = 64  # records parsed and checked per call
 
 
@@ -49,6 +50,10 @@ class InputConfig:
     seed: int | None = None
     max_text_length: int = MAX_TEXT_LENGTH
     include_strings: bool | None = None  # text and source fields; default: not in training
+    # Keep every record (evaluation scores each one): text with characters outside the
+    # charset keeps its known characters, and records without usable targets lose their
+    # boxes. Otherwise such records are logged, counted and dropped. Default: not in training.
+    keep_every_record: bool | None = None
     targets: TargetConfig = TargetConfig()
     # XLA-compile augmentation and target rendering (fuses their passes over the batch;
     # about 3-4x faster on CPU). Traced and compiled once per batch size.
@@ -91,6 +96,11 @@ class InputPipeline:
     @property
     def include_strings(self) -> bool:
         flag = self.config.include_strings
+        return (not self.config.is_training) if flag is None else flag
+
+    @property
+    def keep_every_record(self) -> bool:
+        flag = self.config.keep_every_record
         return (not self.config.is_training) if flag is None else flag
 
     def skipped_counts(self) -> dict[str, int]:
@@ -152,10 +162,10 @@ class InputPipeline:
     # -- per chunk of records ---------------------------------------------------------------
     def load_chunk(self, serialized: tf.Tensor, seed: tf.Tensor | None = None
                    ) -> dict[str, tf.Tensor]:
-        """[K] serialized examples -> the usable ones as samples: image resized to the model
-        input, text ids, and either character quads in input pixels padded to
-        max_text_length (to be augmented) or the ground-truth maps. Skipped records are
-        logged with their source and reason, and counted."""
+        """[K] serialized examples -> samples: image resized to the model input, text ids,
+        and either character quads in input pixels padded to max_text_length (to be
+        augmented) or the ground-truth maps. Records unusable as targets are logged with
+        their source and reason, counted and dropped, unless every record is kept."""
         cfg = self.config
         n = cfg.max_text_length
         parsed = schema.parse_batch(serialized)
@@ -166,34 +176,39 @@ class InputPipeline:
         length = tf.cast(ids.row_lengths(), tf.int32)
         unknown = tf.reduce_any(ids < 0, axis=1)
         # First matching reason wins (see SKIP_REASONS).
-        status = tf.where(length == 0, 4, tf.where(
-            unknown, 1, tf.where(
-                length > n, 2, tf.where(
-                    (n_boxes > 0) & (n_boxes != length), 3, 0))))
-        reported = tf.cond(tf.reduce_any(status != 0),
-                           lambda: self._report(status, parsed, points, ids),
-                           lambda: tf.constant(True))
-        with tf.control_dependencies([reported]):
-            keep = tf.identity(status == 0)
+        status = tf.where(length == 0, EMPTY_TEXT, tf.where(
+            unknown, UNKNOWN_CHARS, tf.where(
+                length > n, TOO_LONG, tf.where(
+                    (n_boxes > 0) & (n_boxes != length), BOX_COUNT, OK))))
+        known = tf.ragged.boolean_mask(ids, ids >= 0)  # all of them, unless a record is kept
+        known_length = tf.cast(known.row_lengths(), tf.int32)
         chunk = {
             "encoded": parsed[schema.IMAGE],
-            "text_ids": tf.maximum(ids, 0).to_tensor(0, shape=[None, n]),
-            "length": tf.minimum(length, n),
+            "text_ids": known.to_tensor(0, shape=[None, n]),
+            "length": tf.minimum(known_length, n),
             "boxes": boxes.to_tensor(0.0, shape=[None, n, 8]),
-            "has_char_boxes": tf.cast(n_boxes > 0, tf.float32),
+            "has_char_boxes": tf.cast((n_boxes > 0) & (status == OK), tf.float32),
+            "outside_charset": unknown,
             "source": parsed[schema.SOURCE],
             "text": parsed[schema.TEXT],
         }
-        chunk = {key: tf.boolean_mask(value, keep) for key, value in chunk.items()}
+        keep = tf.ones_like(unknown)
+        if not self.keep_every_record:
+            reported = tf.cond(tf.reduce_any(status != OK),
+                               lambda: self._report(status, parsed, points, ids),
+                               lambda: tf.constant(True))
+            with tf.control_dependencies([reported]):
+                keep = tf.identity(status == OK)
+            chunk = {key: tf.boolean_mask(value, keep) for key, value in chunk.items()}
         if not self.include_strings:
-            del chunk["source"], chunk["text"]
+            del chunk["source"], chunk["text"], chunk["outside_charset"]
         # Only decode and resize run per image; everything else is done for the chunk.
         elements = (chunk.pop("encoded"),)
         augment = self.training_augment
         if augment is not None and augment.jpeg_probability > 0:  # seeds for the re-encoding
             seeds = tf.random.experimental.stateless_split(
                 tf.zeros([2], tf.int64) if seed is None else seed, PARSE_CHUNK)
-            elements += (tf.boolean_mask(seeds[:tf.size(keep)], keep),)
+            elements += (tf.boolean_mask(seeds[:tf.size(status)], keep),)
         images, sizes = tf.map_fn(
             lambda args: self._load_image(*args), elements,
             fn_output_signature=(tf.TensorSpec([decode.INPUT_HEIGHT, decode.INPUT_WIDTH, 3]),

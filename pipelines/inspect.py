@@ -31,6 +31,7 @@ def inspect_samples(config: InspectConfig, charset: Charset) -> dict:
     pipeline = InputPipeline(InputConfig(
         config.data, global_batch_size=config.num_samples, is_training=config.augment,
         augment=AugmentConfig() if config.augment else None, include_strings=True,
+        keep_every_record=False,  # show the records training uses; report the others
         shuffle_buffer=256, seed=config.seed, deterministic=True), charset)
     batch = next(iter(pipeline()))
     panels = map_panels(batch["image"], batch["class_map"], batch["order_map"],

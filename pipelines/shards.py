@@ -22,6 +22,12 @@ def expand_patterns(patterns: str | list[str]) -> list[str]:
     return files
 
 
+def count_records(files: list[str]) -> int:
+    """The number of records in TFRecord files (read once, nothing parsed)."""
+    return int(tf.data.TFRecordDataset(files).reduce(tf.constant(0, tf.int64),
+                                                      lambda count, _: count + 1))
+
+
 class ShardedWriter:
     """Round-robin writer over `num_shards` files `PREFIX-0000i-of-0000n.tfrecord`.
 

@@ -104,12 +104,17 @@ def validate_image(data: bytes) -> tuple[bytes, int, int]:
     return out.getvalue(), height, width
 
 
-def validate_text(text: Any, charset: Charset | None, max_length: int) -> str:
+def validate_text(text: Any, charset: Charset | None, max_length: int,
+                  evaluation_set: bool = False) -> str:
+    """The NFC text; raises RecordError if it is empty or, unless `evaluation_set` (where
+    every record is scored), if the charset cannot spell it or it is too long."""
     if not isinstance(text, str):
         raise RecordError("bad_text", f"text must be a string, got {type(text).__name__}")
     text = normalize_text(text)
     if text == "":
         raise RecordError("empty_text", "the text is empty")
+    if evaluation_set:
+        return text
     if charset is not None:
         unknown = charset.unknown_chars(text)
         if unknown:
@@ -204,12 +209,12 @@ def validate_boxes(boxes: Any, text: str, width: int, height: int) -> np.ndarray
     return np.asarray(quads, np.float32)
 
 
-def validate(item: RawItem, charset: Charset | None,
-             max_length: int = MAX_TEXT_LENGTH) -> WordRecord:
+def validate(item: RawItem, charset: Charset | None, max_length: int = MAX_TEXT_LENGTH,
+             evaluation_set: bool = False) -> WordRecord:
     """Raises RecordError with the reason; returns a WordRecord ready to serialize."""
     if item.error is not None:
         raise item.error
-    text = validate_text(item.text, charset, max_length)
+    text = validate_text(item.text, charset, max_length, evaluation_set)
     data, height, width = validate_image(read_image(item))
     boxes = validate_boxes(item.char_boxes, text, width, height)
     return WordRecord(image=data, height=height, width=width, text=text,
@@ -220,13 +225,16 @@ def validate(item: RawItem, charset: Charset | None,
 # Per-process state for parallel validation (see pipelines.parallel.ordered_map).
 _worker_charset: Charset | None = None
 _worker_max_length = MAX_TEXT_LENGTH
+_worker_evaluation_set = False
 
 
-def init_worker(charset_spec: str | None, max_length: int) -> None:
+def init_worker(charset_spec: str | None, max_length: int, evaluation_set: bool = False
+                ) -> None:
     from textscanner.charset import load_charset
-    global _worker_charset, _worker_max_length
+    global _worker_charset, _worker_max_length, _worker_evaluation_set
     _worker_charset = load_charset(charset_spec) if charset_spec else None
     _worker_max_length = max_length
+    _worker_evaluation_set = evaluation_set
 
 
 def describe_item(item: RawItem) -> str:
@@ -237,6 +245,6 @@ def describe_item(item: RawItem) -> str:
 def validate_or_error(item: RawItem) -> WordRecord | tuple[str, str, str]:
     """A WordRecord, or (source, reason, message) for a rejected item."""
     try:
-        return validate(item, _worker_charset, _worker_max_length)
+        return validate(item, _worker_charset, _worker_max_length, _worker_evaluation_set)
     except RecordError as e:
         return item.source, e.reason, e.message

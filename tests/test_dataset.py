@@ -44,7 +44,8 @@ def test_maps_match_the_numpy_reference_with_skipped_and_box_less_records(tmp_pa
                block_word("a#c", seed=2), block_word("word", seed=3, with_boxes=False),
                block_word("x", width=90, height=30, seed=4)]
     write_records(str(tmp_path / "d"), records, 1)
-    pipe = _pipeline(str(tmp_path / "d-*"), global_batch_size=8, is_training=False)
+    pipe = _pipeline(str(tmp_path / "d-*"), global_batch_size=8, is_training=False,
+                     keep_every_record=False)
     batch = next(iter(pipe()))
     by_text = {r.text: r for r in records}
     assert sorted(t.decode() for t in batch["text"].numpy()) == ["ab", "hello", "word", "x"]
@@ -82,7 +83,8 @@ def test_unknown_characters_are_skipped_counted_and_logged(tmp_path, capfd):
     records = [block_word("ok", seed=0), block_word("a$b", seed=1), block_word("fine", seed=2),
                block_word("x" * 31, width=400, seed=3)]
     write_records(str(tmp_path / "d"), records, 1)
-    pipe = _pipeline(str(tmp_path / "d-*"), global_batch_size=8, is_training=False)
+    pipe = _pipeline(str(tmp_path / "d-*"), global_batch_size=8, is_training=False,
+                     keep_every_record=False)  # as training reads them
     batches = list(pipe())
     texts = sorted(t.decode() for b in batches for t in b["text"].numpy())
     assert texts == ["fine", "ok"]
@@ -90,6 +92,31 @@ def test_unknown_characters_are_skipped_counted_and_logged(tmp_path, capfd):
     err = capfd.readouterr().err
     assert "skipped record blocks:1: unknown_chars (unknown: '$') text 'a$b'" in err
     assert "skipped record blocks:3: too_long" in err
+
+
+def test_evaluation_keeps_every_record(tmp_path):
+    records = [block_word("ok", seed=0), block_word("a$b", seed=1), block_word("fine", seed=2),
+               block_word("x" * 31, width=400, seed=3)]
+    records[2].char_boxes = records[2].char_boxes[:3]  # a box count that does not match
+    records.append(block_word("Upper", seed=4))
+    write_records(str(tmp_path / "d"), records, 2)
+    pipe = _pipeline(str(tmp_path / "d-*"), global_batch_size=2, is_training=False)
+    rows = {}
+    for b in pipe():
+        for k, text in enumerate(b["text"].numpy()):
+            rows[text.decode()] = {key: b[key][k].numpy() for key in
+                                   ("text_ids", "length", "has_char_boxes", "outside_charset")}
+    assert sorted(rows) == sorted(["ok", "a$b", "fine", "x" * 31, "Upper"])
+    assert not pipe.skipped_counts()
+    charset = load_charset("alnum36")
+    a_b = rows["a$b"]  # scored against its known characters; its boxes no longer align
+    assert a_b["outside_charset"] and a_b["length"] == 2 and a_b["has_char_boxes"] == 0
+    assert list(a_b["text_ids"][:3]) == charset.encode("ab").ids + [0]
+    assert rows["x" * 31]["length"] == 30 and rows["x" * 31]["has_char_boxes"] == 0
+    assert not rows["x" * 31]["outside_charset"]
+    assert rows["fine"]["has_char_boxes"] == 0 and rows["fine"]["length"] == 4
+    assert rows["ok"]["has_char_boxes"] == 1 and not rows["ok"]["outside_charset"]
+    assert list(rows["Upper"]["text_ids"][:5]) == charset.encode("upper").ids
 
 
 @pytest.mark.parametrize("num_files", [4, 1])

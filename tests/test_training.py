@@ -150,6 +150,26 @@ def test_checkpoint_and_savedmodel_predict_identically(tmp_path, synth_data):
     for key in ("word_accuracy", "word_accuracy_exact", "one_minus_ned", "char_precision",
                 "char_recall"):
         assert first[key] == second[key], key
+    assert first["word_rule"] == "case_insensitive_alphanumeric"
+
+    # A benchmark-like set with labels outside alnum36: every record is scored.
+    labels = ["Gt.", "(A12)", "[falling", "ok", "x" * 31, "EXIT"]
+    for i, _ in enumerate(labels):
+        Image.fromarray(rng.integers(0, 255, (20, 60, 3), dtype=np.uint8)).save(
+            images / f"w{i}.png")
+    (tmp_path / "bench.tsv").write_text("".join(f"images/w{i}.png\t{t}\n"
+                                                for i, t in enumerate(labels)))
+    train_like = run_main("convert", f"--input={tmp_path}/bench.tsv",
+                          f"--output={tmp_path}/t/bench")
+    assert "wrote 2 records" in train_like.stdout  # training sets reject what alnum36 lacks
+    run_main("convert", f"--input={tmp_path}/bench.tsv", f"--output={tmp_path}/e/bench",
+             "--evaluation_set")
+    path = tmp_path / "bench.json"
+    out = run_main("evaluate", f"--saved_model={export_dir}", f"--data={tmp_path}/e/bench-*",
+                   f"--metrics_json={path}")
+    result = json.loads(path.read_text())
+    assert result["num_samples"] == len(labels) and result["num_outside_charset"] == 3
+    assert "num_outside_charset" in out.stdout
 
 
 def test_train_loop_is_traced_once(tmp_path, synth_data):
