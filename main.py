@@ -17,6 +17,7 @@ from absl import flags as absl_flags
 from absl import logging as absl_logging
 
 import flags.definitions  # noqa: F401  (defines the flags)
+from flags import checks
 
 FLAGS = absl_flags.FLAGS
 
@@ -71,6 +72,8 @@ def _recognizer():
     from loops.model_io import recognizer_from_checkpoint
     if not FLAGS.model_dir:
         raise app.UsageError("give --model_dir (a training folder) or --saved_model")
+    if not os.path.isdir(FLAGS.model_dir):
+        raise app.UsageError(f"--model_dir={FLAGS.model_dir} is not a folder")
     decode = configs.decode_config() if _decode_flags_given() else None
     return recognizer_from_checkpoint(FLAGS.model_dir, FLAGS.checkpoint, decode)
 
@@ -172,6 +175,25 @@ def cmd_demo(args: list[str]) -> int:
     return 0
 
 
+# Flags each command needs (one of each group), checked before TensorFlow starts.
+REQUIRED: dict[str, list[tuple[str, ...]]] = {
+    "synth": [("output",)],
+    "convert": [("input",), ("output",)],
+    "inspect": [("data",), ("output",)],
+    "train": [("model_dir",), ("train_data", "data")],
+    "evaluate": [("data",), ("model_dir", "saved_model")],
+    "predict": [("model_dir", "saved_model")],
+    "export": [("model_dir",), ("export_dir",)],
+    "benchmark": [("data",)],
+    "demo": [],
+}
+
+
+def _missing_flags(command: str) -> list[str]:
+    return [" or ".join(f"--{name}" for name in group) for group in REQUIRED[command]
+            if all(FLAGS[name].value in (None, "") for name in group)]
+
+
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "synth": cmd_synth,
     "convert": cmd_convert,
@@ -188,13 +210,18 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
 def main(argv: list[str]) -> int:
     if len(argv) < 2 or argv[1] not in COMMANDS:
         given = f"unknown command {argv[1]!r}" if len(argv) >= 2 else "no command given"
-        raise app.UsageError(f"{given}; usage: python main.py COMMAND [--flags], "
-                             f"COMMAND one of: {', '.join(COMMANDS)}")
+        return _usage_error(f"{given}; usage: python main.py COMMAND [--flags], "
+                            f"COMMAND one of: {', '.join(COMMANDS)}")
+    missing = _missing_flags(argv[1])
+    if missing:
+        return _usage_error(f"{argv[1]} needs {', '.join(missing)}")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     absl_logging.set_verbosity(absl_logging.INFO)
     from pipelines.parallel import WorkerError
     try:
         return COMMANDS[argv[1]](argv[2:])
+    except app.UsageError as e:
+        return _usage_error(f"{argv[1]}: {e}")
     except WorkerError as e:  # names the record and the cause; nothing was left half-written
         print(f"main.py {argv[1]}: error: {e}", file=sys.stderr)
         return 1
@@ -203,9 +230,16 @@ def main(argv: list[str]) -> int:
         return 130
 
 
+def _usage_error(message: str) -> int:
+    """One line on stderr and absl's usage-error status; `--helpfull` lists every flag."""
+    print(f"main.py: error: {message} (python main.py --helpfull lists every flag)",
+          file=sys.stderr)
+    return checks.USAGE_ERROR_STATUS
+
+
 def run() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
-    app.run(main)
+    app.run(main, flags_parser=checks.parse_command_line)
 
 
 if __name__ == "__main__":

@@ -2,21 +2,23 @@
 
 from absl import flags
 
+from flags import checks
 from loops.options import PRECISIONS, STRATEGIES
 from pipelines.sources import INPUT_FORMATS
 
 # Data in: synth and convert.
 flags.DEFINE_string("output", None, "synth/convert: output TFRecord prefix; inspect: PNG file.")
-flags.DEFINE_integer("num_samples", 1000, "synth: number of word images to render.")
+flags.DEFINE_integer("num_samples", 1000, "synth: number of word images to render.", lower_bound=1)
 flags.DEFINE_integer("seed", 0, "Random seed (synth data, initialisation, shuffling).")
 flags.DEFINE_string("charset", "alnum36",
                     "alnum36 | alnum62 | printable94 | path to a UTF-8 file, one char per line. "
                     "convert: empty accepts any character.")
 flags.DEFINE_multi_string("font", [], "synth: font file (repeatable); default DejaVu + Pillow's.")
-flags.DEFINE_integer("num_shards", 4, "synth/convert: number of output shards.")
-flags.DEFINE_integer("num_workers", 0, "synth/convert: worker processes (0: one per core).")
-flags.DEFINE_integer("min_length", 1, "synth: shortest word.")
-flags.DEFINE_integer("max_length", 12, "synth: longest word.")
+flags.DEFINE_integer("num_shards", 4, "synth/convert: number of output shards.", lower_bound=1)
+flags.DEFINE_integer("num_workers", 0, "synth/convert: worker processes (0: one per core).",
+                     lower_bound=0)
+flags.DEFINE_integer("min_length", 1, "synth: shortest word.", lower_bound=1)
+flags.DEFINE_integer("max_length", 12, "synth: longest word.", lower_bound=1, upper_bound=30)
 flags.DEFINE_enum("input_format", "tsv", list(INPUT_FORMATS), "convert: label format.")
 flags.DEFINE_string("input", None, "convert: label file (tsv, jsonl) or LMDB folder.")
 flags.DEFINE_string("image_root", None, "convert: folder image paths are relative to "
@@ -31,7 +33,7 @@ flags.DEFINE_bool("evaluation_set", False,
 flags.DEFINE_string("data", None, "inspect/evaluate/benchmark: TFRecord glob(s), comma-separated.")
 flags.DEFINE_bool("augment", None, "Training augmentation (default: on for train, off for "
                                    "inspect and benchmark).")
-flags.DEFINE_integer("num_images", 16, "inspect: samples in the grid.")
+flags.DEFINE_integer("num_images", 16, "inspect: samples in the grid.", lower_bound=1)
 flags.DEFINE_bool("keep_aspect", False, "Resize keeping the aspect ratio and pad (default: "
                                         "stretch to 64x256 as in the paper).")
 
@@ -46,24 +48,29 @@ flags.DEFINE_string("backbone_weights", None, "Local backbone weights file (e.g.
                                               "downloaded.")
 flags.DEFINE_string("init_checkpoint", None, "Warm start: model weights only from this "
                                              "checkpoint (file or folder).")
-flags.DEFINE_integer("batch_size", 32, "Global batch size (split over replicas).")
-flags.DEFINE_integer("train_steps", 10000, "Total training steps.")
-flags.DEFINE_float("max_train_minutes", 0.0, "Stop (and save) after this long; 0: no limit.")
-flags.DEFINE_integer("steps_per_loop", 50, "Steps per compiled call; also the log interval.")
-flags.DEFINE_integer("checkpoint_every", 500, "Steps between checkpoints.")
-flags.DEFINE_integer("keep_checkpoints", 3, "Checkpoints kept.")
-flags.DEFINE_integer("image_summary_every", 500, "Steps between image summaries.")
-flags.DEFINE_integer("eval_every", 0, "Steps between evaluations (0: only at the end).")
-flags.DEFINE_integer("eval_batches", 0, "Batches per evaluation (0: the whole set).")
+flags.DEFINE_integer("batch_size", 32, "Global batch size (split over replicas).", lower_bound=1)
+flags.DEFINE_integer("train_steps", 10000, "Total training steps.", lower_bound=1)
+flags.DEFINE_float("max_train_minutes", 0.0, "Stop (and save) after this long; 0: no limit.",
+                   lower_bound=0.0)
+flags.DEFINE_integer("steps_per_loop", 50, "Steps per compiled call; also the log interval.",
+                     lower_bound=1)
+flags.DEFINE_integer("checkpoint_every", 500, "Steps between checkpoints.", lower_bound=1)
+flags.DEFINE_integer("keep_checkpoints", 3, "Checkpoints kept.", lower_bound=1)
+flags.DEFINE_integer("image_summary_every", 500, "Steps between image summaries.", lower_bound=0)
+flags.DEFINE_integer("eval_every", 0, "Steps between evaluations (0: only at the end).",
+                     lower_bound=0)
+flags.DEFINE_integer("eval_batches", 0, "Batches per evaluation (0: the whole set).", lower_bound=0)
 flags.DEFINE_float("learning_rate", 1e-3, "Peak learning rate (Adam).")
 flags.DEFINE_list("lr_decay_steps", [], "Steps at which the rate is multiplied by "
                                         "--lr_decay_factor (e.g. 1e-3 -> 1e-4 -> 1e-5).")
-flags.DEFINE_float("lr_decay_factor", 0.1, "Learning-rate decay factor.")
-flags.DEFINE_integer("warmup_steps", 0, "Linear learning-rate warm-up steps.")
-flags.DEFINE_float("clip_norm", 0.0, "Clip the global gradient norm (0: off).")
-flags.DEFINE_float("weight_decay", 0.0, "Decoupled weight decay (AdamW); 0: Adam.")
+flags.DEFINE_float("lr_decay_factor", 0.1, "Learning-rate decay factor.",
+                   lower_bound=0.0, upper_bound=1.0)
+flags.DEFINE_integer("warmup_steps", 0, "Linear learning-rate warm-up steps.", lower_bound=0)
+flags.DEFINE_float("clip_norm", 0.0, "Clip the global gradient norm (0: off).", lower_bound=0.0)
+flags.DEFINE_float("weight_decay", 0.0, "Decoupled weight decay (AdamW); 0: Adam.", lower_bound=0.0)
 flags.DEFINE_float("ema_decay", 0.0, "Keep an exponential moving average of the weights "
-                   "with this decay (e.g. 0.995); evaluate, predict and export use it. 0: off.")
+                   "with this decay (e.g. 0.995); evaluate, predict and export use it. 0: off.",
+                   lower_bound=0.0, upper_bound=0.9999999)
 flags.DEFINE_list("loss_weights", ["1", "1", "1", "1"],
                   "Weights of L_s, L_o, L_l[, L_m]. The paper's ResNet-50 recipe: 1,10,10; "
                   "the small model learns faster with 1,1,1.")
@@ -72,7 +79,8 @@ flags.DEFINE_enum("mixed_precision", "none", list(PRECISIONS), "Compute precisio
 flags.DEFINE_enum("strategy", "default", list(STRATEGIES), "tf.distribute strategy.")
 flags.DEFINE_list("devices", [], "mirrored/one_device: explicit devices, e.g. /gpu:0,/gpu:1.")
 flags.DEFINE_integer("cpu_devices", 0, "Split the CPU into N logical devices (to run "
-                                       "--strategy=mirrored on a machine without GPUs).")
+                                       "--strategy=mirrored on a machine without GPUs).",
+                     lower_bound=0)
 flags.DEFINE_bool("jit_compile", False, "XLA-compile the train step.")
 flags.DEFINE_bool("deterministic", False, "Deterministic input order and ops (slower); a "
                                          "resumed run then matches an uninterrupted one.")
@@ -81,9 +89,12 @@ flags.DEFINE_bool("sync_batch_norm", False, "Batch-norm statistics over the glob
 
 # Decoding.
 flags.DEFINE_float("min_slot_mass", 8.0, "Decoding: a slot ends the word below "
-                                         "max(min_slot_mass, relative_slot_mass * largest).")
-flags.DEFINE_float("relative_slot_mass", 0.2, "Decoding: see --min_slot_mass.")
-flags.DEFINE_float("min_char_score", 0.3, "Decoding: L_score, the lowest character score read.")
+                                         "max(min_slot_mass, relative_slot_mass * largest).",
+                   lower_bound=0.0)
+flags.DEFINE_float("relative_slot_mass", 0.2, "Decoding: see --min_slot_mass.",
+                   lower_bound=0.0, upper_bound=1.0)
+flags.DEFINE_float("min_char_score", 0.3, "Decoding: L_score, the lowest character score read.",
+                   lower_bound=0.0, upper_bound=1.0)
 
 # Evaluate, predict, export.
 flags.DEFINE_string("saved_model", None, "evaluate/predict: an exported SavedModel folder.")
@@ -94,11 +105,13 @@ flags.DEFINE_string("export_dir", None, "export: SavedModel output folder.")
 
 # Benchmark and demo.
 flags.DEFINE_enum("what", "input", ["input", "train"], "benchmark: what to measure.")
-flags.DEFINE_integer("steps", 50, "benchmark: measured steps.")
+flags.DEFINE_integer("steps", 50, "benchmark: measured steps.", lower_bound=1)
 flags.DEFINE_string("benchmark_mode", None, "benchmark --what=train: internal, one mode per "
                                             "process (compiled, eager, constant_batch).")
 flags.DEFINE_string("workdir", "demo_workdir", "demo: working folder.")
-flags.DEFINE_float("demo_minutes", 8.7, "demo: training time budget in minutes.")
-flags.DEFINE_integer("demo_train_samples", 12000, "demo: synthetic training words.")
+flags.DEFINE_float("demo_minutes", 8.7, "demo: training time budget in minutes.", lower_bound=0.1)
+flags.DEFINE_integer("demo_train_samples", 12000, "demo: synthetic training words.", lower_bound=1)
 flags.DEFINE_integer("demo_train_steps", 2300, "demo: training steps (the time budget may "
-                                               "stop it earlier).")
+                                               "stop it earlier).", lower_bound=1)
+
+checks.register()

@@ -13,7 +13,7 @@ from pipelines import decode, schema
 from pipelines.augment import AugmentConfig
 from pipelines.dataset import PARSE_CHUNK, InputConfig, InputPipeline
 from pipelines.python_loader import PythonWordLoader
-from pipelines.shards import expand_patterns
+from pipelines.tfrecord_files import expand_patterns
 from textscanner.charset import Charset
 
 

@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from pipelines import decode, schema
 from pipelines.augment import AugmentConfig, AugmentDraws, augment_batch, jpeg_artifacts
-from pipelines.shards import expand_patterns
+from pipelines.tfrecord_files import expand_patterns
 from textscanner.charset import Charset
 from textscanner.charset_tf import CharsetLookup
 from textscanner.targets import TargetConfig, render_targets

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import glob
 import os
 
 import tensorflow as tf
 
+from pipelines.tfrecord_files import SHARD_PATTERN
+
 
 def shard_paths(prefix: str, num_shards: int) -> list[str]:
-    return [f"{prefix}-{i:05d}-of-{num_shards:05d}.tfrecord" for i in range(num_shards)]
-
-
-def expand_patterns(patterns: str | list[str]) -> list[str]:
-    """Comma-separated globs (or a list of them) to a sorted list of existing files."""
-    if isinstance(patterns, str):
-        patterns = [p for p in patterns.split(",") if p]
-    files = sorted({f for p in patterns for f in glob.glob(p)})
-    if not files:
-        raise FileNotFoundError(f"no files match {patterns}")
-    return files
+    return [SHARD_PATTERN.format(prefix=prefix, index=i, count=num_shards)
+            for i in range(num_shards)]
 
 
 def count_records(files: list[str]) -> int:

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from PIL import Image
 
 from tests.cli import run_main
@@ -62,3 +63,74 @@ def test_synth_convert_inspect_benchmark_through_the_cli(tmp_path):
         assert result[key] > 0, key
     assert abs(result["compiled_over_eager"]
                - result["images_per_second"] / result["eager_images_per_second"]) < 0.02
+
+
+# ---- a user error: status 2, one line naming the flag and the rule, before TensorFlow -----
+_CHECK_IMPORTS = """
+import runpy, sys
+sys.argv = sys.argv[1:]
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+finally:
+    print("tensorflow imported:", "tensorflow" in sys.modules)
+"""
+
+
+def _run_checked(*args):
+    """main.py in a process that reports whether TensorFlow was imported."""
+    import subprocess
+    import sys
+    from tests.cli import MAIN, env
+    return subprocess.run([sys.executable, "-c", _CHECK_IMPORTS, MAIN, *args],
+                          capture_output=True, text=True, timeout=120, env=env())
+
+
+def _report_folder(tmp_path):
+    """What convert leaves in a folder: shards and a report."""
+    from tests.conftest import write_image
+    write_image(tmp_path / "a.png")
+    (tmp_path / "labels.tsv").write_text("a.png\tok\n")
+    run_main("convert", f"--input={tmp_path}/labels.tsv", f"--output={tmp_path}/data/d",
+             "--num_shards=2")
+    return tmp_path / "data"
+
+
+@pytest.mark.parametrize("args,flag,rule", [
+    (["train", "--batch_size=0"], "--batch_size=0", "not a positive integer"),
+    (["train", "--learning_rate=-1"], "--learning_rate", "must be > 0"),
+    (["train", "--loss_weights=a,b"], "--loss_weights", "comma-separated numbers"),
+    (["train", "--loss_weights=1,2"], "--loss_weights", "3 or 4 numbers"),
+    (["train", "--charset=/no/such/charset.txt"], "--charset", "nor an existing file"),
+    (["predict", "--saved_model=/no/such/model", "x.png"], "--saved_model", "no saved_model.pb"),
+    (["evaluate", "--data=/no/such/*.tfrecord"], "--data", "no files match"),
+    (["synth", "--output=x", "--num_shards=-1"], "--num_shards", ""),
+    (["synth", "--output=x", "--min_length=9", "--max_length=3"], "min_length", "more than"),
+    (["train", "--lr_decay_steps=9,x"], "--lr_decay_steps", "whole numbers"),
+    (["train", "--ema_decay=1.5"], "--ema_decay", ""),
+    (["convert", "--input=/no/such/labels.tsv", "--output=x"], "--input", "does not exist"),
+    (["train", "--model_dir=m"], "--train_data", "needs"),
+    (["frobnicate"], "unknown command", "synth, convert"),
+])
+def test_user_errors_exit_2_with_one_line_before_tensorflow(args, flag, rule):
+    out = _run_checked(*args)
+    assert out.returncode == 2, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert flag in lines[0] and rule in lines[0]
+    assert "tensorflow imported: False" in out.stdout
+
+
+def test_a_glob_that_matches_a_report_names_it(tmp_path):
+    folder = _report_folder(tmp_path)
+    assert (folder / "d.report.json").exists()
+    out = _run_checked("train", f"--train_data={folder}/*", f"--model_dir={tmp_path}/m")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert f"{folder}/d.report.json is not a TFRecord file" in out.stderr
+    assert "tensorflow imported: False" in out.stdout
+    # the pipeline itself refuses such a file too, naming it (library use, no flags)
+    from pipelines.dataset import InputConfig, InputPipeline
+    from pipelines.tfrecord_files import NotATFRecordFile
+    from textscanner.charset import load_charset
+    with pytest.raises(NotATFRecordFile, match="d.report.json"):
+        InputPipeline(InputConfig(f"{folder}/*"), load_charset("alnum36"))
+    InputPipeline(InputConfig(f"{folder}/*.tfrecord"), load_charset("alnum36"))  # empty shard ok

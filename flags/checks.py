@@ -1,0 +1,134 @@
+"""Checks on flag values that absl's bounds and enums cannot express: lists, files, globs.
+
+Registered as absl validators, so they run when the command line is parsed, before TensorFlow
+starts; a failing one ends the run with one line naming the flag and the rule (see
+`parse_command_line`). Each check raises `flags.ValidationError` with the rule it enforces.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+
+from absl import flags
+
+from pipelines.tfrecord_files import NotATFRecordFile, expand_patterns
+from textscanner.charset import NAMED_CHARSETS, load_charset
+
+FLAGS = flags.FLAGS
+USAGE_ERROR_STATUS = 2  # absl's (and the shell's) convention for a usage error
+
+
+def parse_command_line(argv: list[str]) -> list[str]:
+    """absl's parser, with flag errors reported as one line and exit status 2."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as e:
+        print(f"{os.path.basename(argv[0])}: error: {e}", file=sys.stderr)
+        sys.exit(USAGE_ERROR_STATUS)
+
+
+def _check(flag: str, check) -> None:
+    def validator(value) -> bool:
+        if value is None or value == "" or value == []:
+            return True
+        try:
+            check(value)
+        except flags.ValidationError:
+            raise
+        except (ValueError, OSError) as e:
+            raise flags.ValidationError(str(e)) from None
+        return True
+    flags.register_validator(flag, validator)
+
+
+def _numbers(values: list[str], kind, name: str) -> list:
+    try:
+        return [kind(v) for v in values]
+    except ValueError:
+        raise flags.ValidationError(f"takes comma-separated {name}, got {','.join(values)!r}")
+
+
+def check_loss_weights(values: list[str]) -> None:
+    weights = _numbers(values, float, "numbers")
+    if len(weights) not in (3, 4):
+        raise flags.ValidationError(f"takes 3 or 4 numbers (L_s, L_o, L_l[, L_m]), got "
+                                    f"{len(weights)}")
+    if any(not w >= 0 for w in weights) or not any(weights):
+        raise flags.ValidationError("weights must be >= 0 and not all 0")
+
+
+def check_decay_steps(values: list[str]) -> None:
+    steps = _numbers(values, int, "whole numbers")
+    if any(s < 1 for s in steps) or steps != sorted(set(steps)):
+        raise flags.ValidationError(f"steps must be >= 1 and increasing, got {steps}")
+
+
+def check_charset(spec: str) -> None:
+    if spec not in NAMED_CHARSETS and not os.path.isfile(spec):
+        raise flags.ValidationError(f"{spec!r} is neither a named set {list(NAMED_CHARSETS)} "
+                                    f"nor an existing file")
+    load_charset(spec)  # a file must also parse: one character per line, UTF-8
+
+
+def check_existing_path(path: str) -> None:
+    if not os.path.exists(path):
+        raise flags.ValidationError(f"{path} does not exist")
+
+
+def check_fonts(paths: list[str]) -> None:
+    for path in paths:
+        if not os.path.isfile(path):
+            raise flags.ValidationError(f"font file {path} does not exist")
+
+
+def check_checkpoint(path: str) -> None:
+    if not (os.path.isdir(path) or glob.glob(path + ".index")):
+        raise flags.ValidationError(f"{path} is neither a folder nor a checkpoint (no "
+                                    f"{path}.index)")
+
+
+def check_saved_model(path: str) -> None:
+    if not os.path.isfile(os.path.join(path, "saved_model.pb")):
+        raise flags.ValidationError(f"{path} is not a SavedModel folder (no saved_model.pb)")
+
+
+def check_record_globs(value: str) -> None:
+    """Comma-separated globs (each optionally NAME=GLOB) that match TFRecord files."""
+    for entry in value.split(","):
+        pattern = entry.rpartition("=")[2]
+        if not pattern:
+            raise flags.ValidationError(f"empty glob in {value!r}")
+        try:
+            expand_patterns(pattern)
+        except FileNotFoundError:
+            raise flags.ValidationError(f"no files match {pattern!r}") from None
+        except NotATFRecordFile as e:
+            raise flags.ValidationError(str(e)) from None
+
+
+def check_lengths(values: dict) -> bool:
+    if values["min_length"] > values["max_length"]:
+        raise flags.ValidationError(f"--min_length={values['min_length']} is more than "
+                                    f"--max_length={values['max_length']}")
+    return True
+
+
+def register() -> None:
+    """Registers every check; called once, where the flags are defined."""
+    _check("loss_weights", check_loss_weights)
+    _check("lr_decay_steps", check_decay_steps)
+    _check("charset", check_charset)
+    _check("input", check_existing_path)
+    _check("image_root", check_existing_path)
+    _check("font", check_fonts)
+    _check("backbone_weights", check_existing_path)
+    _check("init_checkpoint", check_checkpoint)
+    _check("checkpoint", check_checkpoint)
+    _check("saved_model", check_saved_model)
+    for name in ("data", "train_data", "eval_data"):
+        _check(name, check_record_globs)
+    flags.register_multi_flags_validator(["min_length", "max_length"], check_lengths)
+    flags.register_validator("learning_rate", lambda rate: rate > 0,
+                             message="the learning rate must be > 0")
