@@ -68,16 +68,29 @@ def labels_with_fifo(tmp_path):
     return tmp_path, str(fifo)
 
 
-def _start_convert(tmp_path) -> subprocess.Popen:
-    return subprocess.Popen(
-        main_cmd("convert", "--input_format=tsv", f"--input={tmp_path}/labels.tsv",
-                 f"--output={tmp_path}/out/c", "--num_shards=2", "--num_workers=2"),
-        env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+@pytest.fixture
+def start_convert():
+    """Starts `convert` on a label file; whatever the test does, nothing is left running."""
+    procs = []
+
+    def start(tmp_path) -> subprocess.Popen:
+        procs.append(subprocess.Popen(
+            main_cmd("convert", "--input_format=tsv", f"--input={tmp_path}/labels.tsv",
+                     f"--output={tmp_path}/out/c", "--num_shards=2", "--num_workers=2"),
+            env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            start_new_session=True))
+        return procs[-1]
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
-def test_killed_worker_ends_convert_with_a_clear_error(labels_with_fifo):
+def test_killed_worker_ends_convert_with_a_clear_error(labels_with_fifo, start_convert):
     tmp_path, fifo = labels_with_fifo
-    proc = _start_convert(tmp_path)
+    proc = start_convert(tmp_path)
     worker, writer = _wait_for_worker_on(proc, fifo)
     os.kill(worker, signal.SIGKILL)
     _, stderr = proc.communicate(timeout=HANG_SECONDS)
@@ -90,9 +103,9 @@ def test_killed_worker_ends_convert_with_a_clear_error(labels_with_fifo):
     assert not [f for f in os.listdir(tmp_path / "out") if "tfrecord" in f]
 
 
-def test_ctrl_c_stops_convert_promptly_and_leaves_no_shard(labels_with_fifo):
+def test_ctrl_c_stops_convert_promptly_and_leaves_no_shard(labels_with_fifo, start_convert):
     tmp_path, fifo = labels_with_fifo
-    proc = _start_convert(tmp_path)
+    proc = start_convert(tmp_path)
     worker, writer = _wait_for_worker_on(proc, fifo)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=HANG_SECONDS)
