@@ -133,7 +133,6 @@ def _receive(worker: _Worker, in_flight: dict[int, Sequence], describe) -> bytes
     try:
         kind, payload = pickle.loads(worker.conn.recv_bytes())
     except (EOFError, OSError):  # the worker is gone; its sentinel says how
-        worker.process.join(_JOIN_SECONDS)
         _raise_dead(worker, in_flight, describe)
     if kind == "init_failed":
         raise WorkerError(f"worker start-up failed: {payload}")
@@ -170,6 +169,9 @@ def _describe_chunk(chunk: Sequence, describe) -> str:
 
 
 def _raise_dead(worker: _Worker, in_flight: dict[int, Sequence], describe) -> None:
+    # A process closes its sentinel and pipes before the kernel makes it a zombie, so the exit
+    # status can still be unknown here: wait for it.
+    worker.process.join(_JOIN_SECONDS)
     code = worker.process.exitcode
     if code is None or code >= 0:
         cause = f"exited with status {code}"
