@@ -18,6 +18,7 @@ from absl import logging as absl_logging
 
 import flags.definitions  # noqa: F401  (defines the flags)
 from flags import checks
+from loops import cpu
 
 FLAGS = absl_flags.FLAGS
 
@@ -156,7 +157,13 @@ def cmd_benchmark(args: list[str]) -> int:
         if not FLAGS.data:
             raise app.UsageError("benchmark --what=train needs --data")
         base = [sys.executable, os.path.abspath(sys.argv[0])] + sys.argv[1:]
-        result = benchmark_train(base, FLAGS.steps, FLAGS.batch_size)
+        config = configs.train_config(model_dir="unused", train_data=FLAGS.data)
+        result = benchmark_train(base, config, FLAGS.steps)
+        print(f"train step at {result['input_size'][0]}x{result['input_size'][1]}, "
+              f"{result['precision']}: {result['images_per_second']} img/s x "
+              f"{result['train_gflop_per_image']} GFLOP/img = {result['achieved_gflops']} "
+              f"GFLOP/s, {100 * result['fraction_of_peak']:.0f}% of this machine's float32 "
+              f"matmul peak ({result['matmul_peak_gflops']} GFLOP/s)")
     print(json.dumps(result))
     return 0
 
@@ -239,6 +246,7 @@ def _usage_error(message: str) -> int:
 
 def run() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+    cpu.enable_onednn(cpu.cpu_flags())  # before any TensorFlow import
     app.run(main, flags_parser=checks.parse_command_line)
 
 

@@ -65,6 +65,18 @@ def check_decay_steps(values: list[str]) -> None:
         raise flags.ValidationError(f"steps must be >= 1 and increasing, got {steps}")
 
 
+def check_input_side(pixels: int) -> None:
+    if pixels % 32:  # the backbone's coarsest stride
+        raise flags.ValidationError(f"must be a multiple of 32, got {pixels}")
+
+
+def check_decay_fractions(values: list[str]) -> None:
+    fractions = _numbers(values, float, "numbers")
+    if any(not 0 < f < 1 for f in fractions) or fractions != sorted(set(fractions)):
+        raise flags.ValidationError(f"fractions must lie in (0, 1) and increase, got "
+                                    f"{fractions}")
+
+
 def check_charset(spec: str) -> None:
     if spec not in NAMED_CHARSETS and not os.path.isfile(spec):
         raise flags.ValidationError(f"{spec!r} is neither a named set {list(NAMED_CHARSETS)} "
@@ -119,6 +131,9 @@ def register() -> None:
     """Registers every check; called once, where the flags are defined."""
     _check("loss_weights", check_loss_weights)
     _check("lr_decay_steps", check_decay_steps)
+    _check("lr_decay_fractions", check_decay_fractions)
+    _check("input_height", check_input_side)
+    _check("input_width", check_input_side)
     _check("charset", check_charset)
     _check("input", check_existing_path)
     _check("image_root", check_existing_path)

@@ -81,7 +81,8 @@ def train_config(model_dir: str | None = None, train_data: str | None = None):
         raise app.UsageError("train needs --model_dir and --train_data")
     return TrainConfig(
         model_dir=model_dir, train_data=train_data, eval_data=FLAGS.eval_data,
-        charset=FLAGS.charset, backbone=FLAGS.backbone,
+        charset=FLAGS.charset, backbone=FLAGS.backbone, input_height=FLAGS.input_height,
+        input_width=FLAGS.input_width,
         backbone_weights=FLAGS.backbone_weights, init_checkpoint=FLAGS.init_checkpoint,
         batch_size=FLAGS.batch_size, train_steps=FLAGS.train_steps,
         max_train_seconds=60 * FLAGS.max_train_minutes, steps_per_loop=FLAGS.steps_per_loop,
@@ -90,8 +91,9 @@ def train_config(model_dir: str | None = None, train_data: str | None = None):
         eval_batches=FLAGS.eval_batches, augment=_augment(default=True),
         keep_aspect=FLAGS.keep_aspect,
         optimizer=OptimizerConfig(
-            learning_rate=FLAGS.learning_rate,
+            learning_rate=FLAGS.learning_rate, schedule=FLAGS.lr_schedule,
             decay_steps=tuple(int(s) for s in FLAGS.lr_decay_steps),
+            decay_fractions=tuple(float(f) for f in FLAGS.lr_decay_fractions),
             decay_factor=FLAGS.lr_decay_factor, warmup_steps=FLAGS.warmup_steps,
             clip_norm=FLAGS.clip_norm, weight_decay=FLAGS.weight_decay),
         ema_decay=FLAGS.ema_decay,

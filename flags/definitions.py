@@ -43,6 +43,10 @@ flags.DEFINE_string("eval_data", None, "train: held-out TFRecords evaluated duri
 flags.DEFINE_string("model_dir", None, "Checkpoints, summaries and the model spec; train "
                                        "resumes from it.")
 flags.DEFINE_enum("backbone", "small", ["small", "resnet50"], "Backbone network.")
+flags.DEFINE_integer("input_height", 64, "train: model input height (a multiple of 32).",
+                     lower_bound=32)
+flags.DEFINE_integer("input_width", 256, "train: model input width (a multiple of 32).",
+                     lower_bound=32)
 flags.DEFINE_string("backbone_weights", None, "Local backbone weights file (e.g. Keras' "
                                               "ImageNet ResNet-50 notop .h5). Nothing is "
                                               "downloaded.")
@@ -61,8 +65,17 @@ flags.DEFINE_integer("eval_every", 0, "Steps between evaluations (0: only at the
                      lower_bound=0)
 flags.DEFINE_integer("eval_batches", 0, "Batches per evaluation (0: the whole set).", lower_bound=0)
 flags.DEFINE_float("learning_rate", 1e-3, "Peak learning rate (Adam).")
+flags.DEFINE_enum("lr_schedule", "step", ["step", "cosine"],
+                  "After the warm-up: step (decays at --lr_decay_fractions or --lr_decay_steps) "
+                  "or cosine (down to 0 at the run's last step, which --max_train_minutes may "
+                  "bring forward).")
 flags.DEFINE_list("lr_decay_steps", [], "Steps at which the rate is multiplied by "
-                                        "--lr_decay_factor (e.g. 1e-3 -> 1e-4 -> 1e-5).")
+                                        "--lr_decay_factor (e.g. 1e-3 -> 1e-4 -> 1e-5); "
+                                        "overrides --lr_decay_fractions.")
+flags.DEFINE_list("lr_decay_fractions", ["0.7", "0.9"],
+                  "Fractions of the run's steps at which the rate is multiplied by "
+                  "--lr_decay_factor. With --max_train_minutes the run's steps are what the "
+                  "budget allows (measured in the first steps), so the schedule finishes.")
 flags.DEFINE_float("lr_decay_factor", 0.1, "Learning-rate decay factor.",
                    lower_bound=0.0, upper_bound=1.0)
 flags.DEFINE_integer("warmup_steps", 0, "Linear learning-rate warm-up steps.", lower_bound=0)

@@ -1,7 +1,8 @@
 """`benchmark --what=train`: images/s of the compiled step with the real pipeline, of the
 same step run eagerly (the seed's run_eagerly=True), and of the compiled step on one
 constant in-memory batch; each mode in its own process (mixing them in one process slows
-the later ones)."""
+the later ones). Beside img/s: the training compute per image counted from the graph, the
+GFLOP/s that makes, and the fraction of this machine's float32 matmul peak."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ import time
 import tensorflow as tf
 
 from loops.config import TrainConfig
-from loops.trainer import Trainer
+from loops.options import precision_name
+from loops.flops import matmul_peak_gflops, train_flops_per_image
+from loops.trainer import Trainer, model_config
+from textscanner.charset import load_charset
 
 MODES = ("compiled", "eager", "constant_batch")
 
@@ -53,8 +57,9 @@ class _SameBatch:
         return self.batch
 
 
-def benchmark_train(argv_base: list[str], steps: int, batch_size: int) -> dict:
-    """Runs each mode in a fresh `python main.py benchmark` process; returns one dict."""
+def benchmark_train(argv_base: list[str], config: TrainConfig, steps: int) -> dict:
+    """Runs each mode in a fresh `python main.py benchmark` process, then counts the compute
+    per image and measures this machine's matmul peak; returns one dict."""
     rates = {}
     for mode in MODES:
         with tempfile.TemporaryDirectory() as model_dir:
@@ -62,10 +67,19 @@ def benchmark_train(argv_base: list[str], steps: int, batch_size: int) -> dict:
             out = subprocess.run(cmd, check=True, capture_output=True, text=True)
             line = [x for x in out.stdout.splitlines() if x.startswith("{")][-1]
             rates[mode] = json.loads(line)["images_per_second"]
+    flops = train_flops_per_image(model_config(config, load_charset(config.charset).num_classes))
+    achieved = rates["compiled"] * flops / 1e9
+    peak = matmul_peak_gflops()
     return {"what": "train", "images_per_second": round(rates["compiled"], 2),
+            "train_gflop_per_image": round(flops / 1e9, 4),
+            "achieved_gflops": round(achieved, 2),
+            "matmul_peak_gflops": round(peak, 2),
+            "fraction_of_peak": round(achieved / peak, 3),
+            "input_size": [config.input_height, config.input_width],
+            "precision": precision_name(config.runtime.mixed_precision),
             "eager_images_per_second": round(rates["eager"], 2),
             "constant_batch_images_per_second": round(rates["constant_batch"], 2),
             "compiled_over_eager": round(rates["compiled"] / rates["eager"], 2),
             "pipeline_over_constant_batch": round(rates["compiled"] / rates["constant_batch"], 3),
-            "batch_size": batch_size, "steps": steps}
+            "batch_size": config.batch_size, "steps": steps}
 

@@ -11,8 +11,12 @@ from textscanner.config import DecodeConfig, LossConfig
 @dataclasses.dataclass(frozen=True)
 class OptimizerConfig:
     learning_rate: float = 1e-3
-    # The rate is multiplied by `decay_factor` at each of these steps (1e-3 -> 1e-4 -> 1e-5).
+    schedule: str = "step"  # step: the decays below; cosine: down to 0 at the run's last step
+    # The rate is multiplied by `decay_factor` at each of these steps (1e-3 -> 1e-4 -> 1e-5),
+    # or, when no steps are given, at these fractions of the steps the run will train (its
+    # step count, or what its time budget allows, measured in its first steps).
     decay_steps: tuple[int, ...] = ()
+    decay_fractions: tuple[float, ...] = (0.7, 0.9)
     decay_factor: float = 0.1
     warmup_steps: int = 0
     clip_norm: float = 0.0  # global-norm clipping of the all-replica gradient; 0: off
@@ -37,6 +41,8 @@ class TrainConfig:
     charset: str = "alnum36"
     backbone: str = "small"
     backbone_weights: str | None = None
+    input_height: int = 64  # the model's input (the paper's 64x256); maps are half of it
+    input_width: int = 256
     sync_batch_norm: bool = False  # BN statistics over the global batch
     init_checkpoint: str | None = None  # weights-only warm start
     batch_size: int = 32  # global

@@ -14,13 +14,16 @@ import keras
 
 from loops.config import OptimizerConfig, RuntimeConfig, TrainConfig
 from loops.evaluation import evaluate_dataset, format_samples, format_table
+from loops.flops import train_flops_per_image
 from loops.model_io import SavedModelReader, export_saved_model, recognizer_from_checkpoint
+from loops.options import precision_name
 from loops.predict import predict_files
 from loops.strategies import cpu_has_native_bfloat16
-from loops.trainer import Trainer
+from loops.trainer import Trainer, model_config
 from pipelines import schema
 from pipelines.augment import AugmentConfig
 from pipelines.synth import SynthConfig, write_synth
+from textscanner.charset import load_charset
 from textscanner.config import LossConfig
 
 log = logging.getLogger(__name__)
@@ -44,26 +47,42 @@ class DemoConfig:
     # was under-predicted and 10-character words lost their last character (93.8% vs 92.2%).
     train_max_word_length: int = 12
     augment: bool = True  # training-time augmentation on top of synth's own variety
+    # A quarter of the paper's 64x256 pixels, so a quarter of the compute per image.
+    input_height: int = 32
+    input_width: int = 128
+    precision: str = "auto"  # auto: bfloat16 where the CPU has it natively, else float32
+    ema_decay: float = 0.0
+    schedule: str = "step"
     seed: int = 0
     num_predict_files: int = 8
 
 
 def demo_train_config(cfg: DemoConfig, train_data: str) -> TrainConfig:
-    steps = cfg.train_steps
-    precision = "bfloat16" if cpu_has_native_bfloat16() else "none"
+    precision = cfg.precision
+    if precision == "auto":
+        precision = "bfloat16" if cpu_has_native_bfloat16() else "none"
     return TrainConfig(
         model_dir=os.path.join(cfg.workdir, "model"), train_data=train_data,
         charset="alnum36", backbone="small", batch_size=cfg.batch_size,
+        input_height=cfg.input_height, input_width=cfg.input_width,
         runtime=RuntimeConfig(mixed_precision=precision, seed=cfg.seed),
-        train_steps=steps, max_train_seconds=cfg.max_train_minutes * 60,
+        train_steps=cfg.train_steps, max_train_seconds=cfg.max_train_minutes * 60,
         steps_per_loop=50, checkpoint_every=250, image_summary_every=250,
         augment=AugmentConfig(max_rotation_degrees=2.0, max_shear=0.1, max_perspective=0.0,
                               blur_probability=0.1, noise_probability=0.1)
         if cfg.augment else None,
-        optimizer=OptimizerConfig(learning_rate=cfg.learning_rate,
-                                  decay_steps=(int(0.7 * steps), int(0.9 * steps)),
+        # Decays at 70% and 90% of the steps the budget allows, measured in the first steps.
+        optimizer=OptimizerConfig(learning_rate=cfg.learning_rate, schedule=cfg.schedule,
+                                  decay_fractions=(0.7, 0.9),
                                   warmup_steps=50, clip_norm=5.0),
+        ema_decay=cfg.ema_decay,
         loss=LossConfig(class_weight=1.0, order_weight=1.0, loc_weight=1.0))
+
+
+def compute_capped_steps(cfg: DemoConfig, train_flops_per_image: float) -> int:
+    """The demo's step count: what its compute cap allows, or fewer if asked."""
+    steps = int(cfg.max_train_tflops * 1e12 / (cfg.batch_size * train_flops_per_image))
+    return min(steps, cfg.train_steps) if cfg.train_steps else steps
 
 
 def run_demo(cfg: DemoConfig) -> dict:
@@ -81,7 +100,15 @@ def run_demo(cfg: DemoConfig) -> dict:
     timings["synth_seconds"] = time.perf_counter() - start
 
     train_config = demo_train_config(cfg, train_prefix + "-*")
-    log.info("demo: training with precision %s", train_config.runtime.mixed_precision)
+    train_flops = train_flops_per_image(
+        model_config(train_config, load_charset(train_config.charset).num_classes))
+    steps = compute_capped_steps(cfg, train_flops)
+    train_config = dataclasses.replace(train_config, train_steps=steps)
+    log.info("demo: %.2f GFLOP to train on one %dx%d image; at most %d steps of %d images "
+             "(%.1f TFLOP) in at most %.1f minutes, in %s", train_flops / 1e9,
+             cfg.input_height, cfg.input_width, steps, cfg.batch_size,
+             steps * cfg.batch_size * train_flops / 1e12, cfg.max_train_minutes,
+             precision_name(train_config.runtime.mixed_precision))
     shutil.rmtree(train_config.model_dir, ignore_errors=True)  # a demo trains from scratch
     trained = Trainer(train_config).train()
     timings["train_seconds"] = trained["train_seconds"]
@@ -100,7 +127,11 @@ def run_demo(cfg: DemoConfig) -> dict:
     print(f"predictions of the exported SavedModel ({export_dir}) on {len(files)} files:")
     for path, text, confidence in predict_files(SavedModelReader(export_dir), files):
         print(f"{path}\t{text}\t{confidence:.3f}")
-    metrics.update(timings, steps=trained["step"],
+    images = trained["step"] * cfg.batch_size
+    metrics.update(timings, steps=trained["step"], planned_steps=trained["planned_steps"],
+                   train_images=images, train_gflops_per_image=train_flops / 1e9,
+                   train_tflops=images * train_flops / 1e12,
+                   input_size=[cfg.input_height, cfg.input_width],
                    precision=train_config.runtime.mixed_precision,
                    total_seconds=time.perf_counter() - start)
     with open(os.path.join(cfg.workdir, "metrics.json"), "w") as f:

@@ -48,7 +48,9 @@ def evaluate_dataset(recognizer: Recognizer | SavedModelReader, pattern: str, ch
     whole pass scored fewer records than the files hold."""
     pipeline = InputPipeline(InputConfig(pattern, global_batch_size=batch_size,
                                          is_training=False, keep_aspect=keep_aspect,
-                                         deterministic=True, keep_every_record=True), charset)
+                                         deterministic=True, keep_every_record=True,
+                                         image_height=recognizer.input_size[0],
+                                         image_width=recognizer.input_size[1]), charset)
     dataset = pipeline()
     if max_batches:
         dataset = dataset.take(max_batches)

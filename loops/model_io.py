@@ -88,7 +88,8 @@ class SavedModelReader:
         self.loaded = tf.saved_model.load(export_dir)
         self.serving = self.loaded.signatures["serving_default"]
         self.images_signature = self.loaded.signatures["read_images"]
-        _, self.charset, _, self.keep_aspect = load_spec(os.path.join(export_dir, EXTRA_DIR))
+        model, self.charset, _, self.keep_aspect = load_spec(os.path.join(export_dir, EXTRA_DIR))
+        self.input_size = model.input_height, model.input_width
 
     def read_encoded(self, encoded: tf.Tensor) -> dict[str, tf.Tensor]:
         return self.serving(encoded=tf.convert_to_tensor(encoded, tf.string))

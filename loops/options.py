@@ -2,3 +2,8 @@
 
 STRATEGIES = ("default", "one_device", "mirrored", "multi_worker")
 PRECISIONS = {"none": "float32", "float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
+
+
+def precision_name(option: str) -> str:
+    """How a --mixed_precision option reads in logs: float32, mixed bfloat16, ..."""
+    return "float32" if option == "none" else f"mixed {option}"

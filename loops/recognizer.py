@@ -25,19 +25,25 @@ class Recognizer(tf.Module):
         self.lookup = lookup
         self.decode_config = decode_config
         self.keep_aspect = keep_aspect
-        height, width = model.config.input_height, model.config.input_width
+        height, width = self.input_size
         self.read_images = tf.function(
             self._read_images,
             input_signature=[tf.TensorSpec([None, height, width, 3], tf.float32)])
         self.read_encoded = tf.function(
             self._read_encoded, input_signature=[tf.TensorSpec([None], tf.string)])
 
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(height, width) of the images the model reads."""
+        return self.model.config.input_height, self.model.config.input_width
+
     def _read_images(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
-        """images [B, 64, 256, 3] in [0, 1] -> text [B], confidence [B], and details."""
+        """images [B, height, width, 3] in [0, 1] -> text [B], confidence [B], details."""
         probs = probabilities(self.model(images, training=False))
         char_probs, mass = word_formation(probs["class_probs"], probs["order_probs"],
                                           probs["loc_map"])
-        decoded = decode(char_probs, mass, self.decode_config)
+        map_height, map_width = probs["loc_map"].shape[1:3]
+        decoded = decode(char_probs, mass, self.decode_config, map_area=map_height * map_width)
         return {
             "text": self.lookup.decode(decoded.ids, decoded.lengths),
             "confidence": decoded.word_scores,
@@ -48,9 +54,9 @@ class Recognizer(tf.Module):
 
     def _read_encoded(self, encoded: tf.Tensor) -> dict[str, tf.Tensor]:
         """Encoded image bytes (any format TensorFlow decodes) [B] -> text, confidence."""
-        images = tf.map_fn(lambda e: preprocess_encoded(e, self.keep_aspect), encoded,
-                           fn_output_signature=tf.TensorSpec(
-                               [self.model.config.input_height,
-                                self.model.config.input_width, 3], tf.float32))
+        height, width = self.input_size
+        images = tf.map_fn(lambda e: preprocess_encoded(e, self.keep_aspect, height, width),
+                           encoded,
+                           fn_output_signature=tf.TensorSpec([height, width, 3], tf.float32))
         out = self._read_images(images)
         return {"text": out["text"], "confidence": out["confidence"]}

@@ -11,6 +11,7 @@ import tensorflow as tf
 
 log = logging.getLogger(__name__)
 
+from loops import cpu
 from loops.options import PRECISIONS, STRATEGIES
 
 
@@ -65,11 +66,5 @@ def set_precision(name: str) -> str:
 
 
 def cpu_has_native_bfloat16() -> bool:
-    """True if the CPU advertises bfloat16 arithmetic (AVX512-BF16 or AMX-BF16), where
-    mixed_bfloat16 is faster than float32; elsewhere it is much slower."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read()
-    except OSError:
-        return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
+    """True if this CPU does bfloat16 arithmetic natively (see `loops.cpu`)."""
+    return cpu.has_native_bfloat16(cpu.cpu_flags())

@@ -15,11 +15,13 @@ import tensorflow as tf
 
 from loops import strategies
 from loops.averaging import WeightAverage
+from loops.budget import StepBudget
 from loops.checkpoints import (AVERAGE, StopRequest, TrainingCheckpoint,
                                restore_weights_only)
 from loops.config import TrainConfig
 from loops.evaluation import evaluate_dataset, format_samples, format_table
 from loops.model_io import save_spec
+from loops.options import precision_name
 from loops.optimizers import current_learning_rate, loss_scale, make_optimizer
 from loops.recognizer import Recognizer
 from loops.summaries import Summaries
@@ -39,6 +41,7 @@ LOGGED = LOSS_TERMS + ("grad_norm",)
 def model_config(config: TrainConfig, num_classes: int) -> ModelConfig:
     return ModelConfig(num_classes=num_classes, backbone=config.backbone,
                        backbone_weights=config.backbone_weights,
+                       input_height=config.input_height, input_width=config.input_width,
                        sync_batch_norm=config.sync_batch_norm)
 
 
@@ -79,7 +82,13 @@ class Trainer:
         with self.strategy.scope():
             self.model = TextScanner(model_config(config, self.charset.num_classes))
             self.model.build_for_input()
-            self.optimizer = make_optimizer(config.optimizer, runtime.mixed_precision)
+            # The steps this run will train: its --train_steps, or fewer when its time budget
+            # allows fewer. The learning-rate decays sit at fractions of it.
+            self.planned_steps = tf.Variable(
+                config.train_steps, dtype=tf.int64, trainable=False, name="planned_steps",
+                aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+            self.optimizer = make_optimizer(config.optimizer, runtime.mixed_precision,
+                                            self.planned_steps)
             # Inside the scope and before the first step (tf-notes.md).
             self.optimizer.build(self.model.trainable_variables)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step",
@@ -96,7 +105,8 @@ class Trainer:
             state[AVERAGE] = self.average
         self.checkpoint = TrainingCheckpoint(
             config.model_dir, self.chief, strategies.task_id(self.strategy), self.model,
-            self.optimizer, config.keep_checkpoints, step=self.step, **state)
+            self.optimizer, config.keep_checkpoints, step=self.step,
+            planned_steps=self.planned_steps, **state)
         self.recognizer = Recognizer(self.model, CharsetLookup(self.charset), config.decode,
                                      config.keep_aspect)
         self.summaries = Summaries(config.model_dir, self.chief)
@@ -105,13 +115,15 @@ class Trainer:
             replica_step = tf.function(replica_step, jit_compile=True)
         self._compiled_replica_step = replica_step
         self.train_loop = tf.function(self._train_loop)
+        self._plan_logged = False
 
     def _make_input(self, seed: int) -> None:
         config = self.config
         self.pipeline = InputPipeline(InputConfig(
             config.train_data, global_batch_size=config.batch_size, is_training=True,
             augment=config.augment, keep_aspect=config.keep_aspect,
-            deterministic=config.deterministic, seed=seed), self.charset)
+            deterministic=config.deterministic, seed=seed, image_height=config.input_height,
+            image_width=config.input_width), self.charset)
         self.dataset = self.strategy.distribute_datasets_from_function(self.pipeline)
         self.iterator = iter(self.dataset)
 
@@ -165,6 +177,12 @@ class Trainer:
                 log.info("initialised weights from %s", path)
             return 0
         step = int(self.step.numpy())
+        # A resumed run keeps the plan it was sized to (capped by the steps now asked for);
+        # without a time budget the plan is the steps asked for.
+        planned = self.config.train_steps
+        if self.config.max_train_seconds:
+            planned = min(planned, int(self.planned_steps.numpy()))
+        self.planned_steps.assign(planned)
         if not self.exact_input_position:
             log.warning("resuming at step %d with a new input order (seed %d + step): the "
                         "input position of %d replicas cannot be checkpointed in TF 2.21",
@@ -180,17 +198,24 @@ class Trainer:
                       cfg.keep_aspect)
         step = self.restore()
         start_step, start_time = step, time.perf_counter()
+        # A fresh run with a time budget sizes its plan from its first steps' throughput.
+        budget = StepBudget(cfg.train_steps, cfg.max_train_seconds if step == 0 else 0.0)
+        if step == 0:
+            self.planned_steps.assign(cfg.train_steps)
         preview = self._preview_batch() if self.chief else None
         last_save = step
         with StopRequest() as stop:
-            while step < cfg.train_steps and not stop:
+            while step < int(self.planned_steps.numpy()) and not stop:
                 elapsed = time.perf_counter() - start_time
                 if cfg.max_train_seconds and elapsed > cfg.max_train_seconds:
-                    log.info("time budget of %.0f s used up at step %d", cfg.max_train_seconds,
-                             step)
+                    log.warning("time budget of %.0f s used up at step %d of %d planned: the "
+                                "learning-rate schedule did not finish", cfg.max_train_seconds,
+                                step, int(self.planned_steps.numpy()))
                     break
                 result = self._run_loop(step)
                 step = result.step
+                if budget.update(step, time.perf_counter() - start_time):
+                    self._fit_plan(budget)
                 self._log(result, start_step, start_time)
                 if preview is not None and _crossed(result, cfg.image_summary_every):
                     self.summaries.predictions(self.recognizer, preview,
@@ -203,16 +228,36 @@ class Trainer:
                     self.evaluate(step)
         if step != last_save or not self.checkpoint.latest:
             self._save(step)
-        final = {"step": step, "train_seconds": time.perf_counter() - start_time}
+        final = {"step": step, "planned_steps": int(self.planned_steps.numpy()),
+                 "train_seconds": time.perf_counter() - start_time}
         if cfg.eval_data and not stop:
             final["eval"] = self.evaluate(step)
         if self.pipeline.skipped_counts():
             log.warning("training skipped records: %s", self.pipeline.skipped_counts())
         return final
 
+    def _fit_plan(self, budget: StepBudget) -> None:
+        """Sets the planned steps from the budget's measured throughput, and says so."""
+        previous = int(self.planned_steps.numpy())
+        self.planned_steps.assign(budget.planned)
+        moved = abs(budget.planned - previous) > 0.02 * previous
+        if self._plan_logged and not moved and not budget.settled:
+            return
+        self._plan_logged = True
+        cfg = self.config
+        log.info("this CPU trains %.1f img/s (%s); will train %d steps (%s), about %.1f "
+                 "minutes in all, within the budget of %.1f%s",
+                 budget.steps_per_second * cfg.batch_size,
+                 precision_name(cfg.runtime.mixed_precision), budget.planned,
+                 "as asked" if budget.planned == cfg.train_steps else
+                 f"of the {cfg.train_steps} asked for",
+                 budget.planned / budget.steps_per_second / 60 if budget.steps_per_second
+                 else 0.0, cfg.max_train_seconds / 60,
+                 "; the plan is now fixed" if budget.settled else "")
+
     def _run_loop(self, step: int) -> LoopResult:
         cfg = self.config
-        num_steps = min(cfg.steps_per_loop, cfg.train_steps - step)
+        num_steps = min(cfg.steps_per_loop, int(self.planned_steps.numpy()) - step)
         start = time.perf_counter()
         metrics = self.train_loop(self.iterator, tf.constant(num_steps))
         metrics = {k: float(v) for k, v in metrics.items()}  # waits for the steps to finish
@@ -221,13 +266,13 @@ class Trainer:
         return LoopResult(new_step, num_steps, metrics, seconds, cfg.batch_size)
 
     def _log(self, result: LoopResult, start_step: int, start_time: float) -> None:
-        cfg = self.config
         done = result.step - start_step
         elapsed = time.perf_counter() - start_time
-        eta = (cfg.train_steps - result.step) * elapsed / max(done, 1)
+        planned = int(self.planned_steps.numpy())
+        eta = (planned - result.step) * elapsed / max(done, 1)
         terms = " ".join(f"{k}={result.metrics[k]:.4f}" for k in LOGGED)
         learning_rate = float(current_learning_rate(self.optimizer))
-        log.info("step %d/%d %s lr=%.2e %.1f img/s eta %s", result.step, cfg.train_steps,
+        log.info("step %d/%d %s lr=%.2e %.1f img/s eta %s", result.step, planned,
                  terms, learning_rate, result.images_per_second, _duration(eta))
         scalars = dict(result.metrics)
         scalars.update({
@@ -245,9 +290,11 @@ class Trainer:
 
     def _preview_batch(self) -> dict[str, tf.Tensor]:
         source = self.config.eval_data or self.config.train_data
+        cfg = self.config
         pipeline = InputPipeline(InputConfig(source, global_batch_size=4, is_training=False,
-                                             keep_aspect=self.config.keep_aspect,
-                                             deterministic=True), self.charset)
+                                             keep_aspect=cfg.keep_aspect, deterministic=True,
+                                             image_height=cfg.input_height,
+                                             image_width=cfg.input_width), self.charset)
         return next(iter(pipeline()))
 
     def evaluate(self, step: int) -> dict:

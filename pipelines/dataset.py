@@ -49,12 +49,14 @@ class InputConfig:
     deterministic: bool = False
     seed: int | None = None
     max_text_length: int = MAX_TEXT_LENGTH
+    image_height: int = decode.INPUT_HEIGHT  # the model's input size
+    image_width: int = decode.INPUT_WIDTH
     include_strings: bool | None = None  # text and source fields; default: not in training
     # Keep every record (evaluation scores each one): text with characters outside the
     # charset keeps its known characters, and records without usable targets lose their
     # boxes. Otherwise such records are logged, counted and dropped. Default: not in training.
     keep_every_record: bool | None = None
-    targets: TargetConfig = TargetConfig()
+    targets: TargetConfig = TargetConfig()  # its map size follows the image size (half)
     # XLA-compile augmentation and target rendering (fuses their passes over the batch;
     # about 3-4x faster on CPU). Traced and compiled once per batch size.
     jit_compile: bool = True
@@ -66,6 +68,8 @@ class InputPipeline:
     def __init__(self, config: InputConfig, charset: Charset):
         self.config = config
         self.charset = charset
+        self.targets = dataclasses.replace(config.targets, map_height=config.image_height // 2,
+                                           map_width=config.image_width // 2)
         self.lookup = CharsetLookup(charset)
         self.files = expand_patterns(config.file_pattern)
         self.skipped = tf.Variable(tf.zeros([len(SKIP_REASONS)], tf.int64), trainable=False,
@@ -80,9 +84,9 @@ class InputPipeline:
         self._render_maps = tf.function(self._render_maps_fn, input_signature=maps_signature,
                                         jit_compile=config.jit_compile)
         if self.training_augment is not None:
-            image_spec = tf.TensorSpec([None, decode.INPUT_HEIGHT, decode.INPUT_WIDTH, 3])
-            draws_spec = AugmentDraws.signature(self.training_augment, decode.INPUT_HEIGHT,
-                                                decode.INPUT_WIDTH)
+            image_spec = tf.TensorSpec([None, config.image_height, config.image_width, 3])
+            draws_spec = AugmentDraws.signature(self.training_augment, config.image_height,
+                                                config.image_width)
             self._augment_and_render = tf.function(
                 self._augment_and_render_fn,
                 input_signature=[image_spec, *maps_signature, draws_spec],
@@ -211,9 +215,10 @@ class InputPipeline:
             elements += (tf.boolean_mask(seeds[:tf.size(status)], keep),)
         images, sizes = tf.map_fn(
             lambda args: self._load_image(*args), elements,
-            fn_output_signature=(tf.TensorSpec([decode.INPUT_HEIGHT, decode.INPUT_WIDTH, 3]),
+            fn_output_signature=(tf.TensorSpec([cfg.image_height, cfg.image_width, 3]),
                                  tf.TensorSpec([2], tf.int32)))
-        scale = decode.resize_scale(sizes, keep_aspect=cfg.keep_aspect)  # [K, 2] (sx, sy)
+        scale = decode.resize_scale(sizes, cfg.image_height, cfg.image_width,
+                                    cfg.keep_aspect)  # [K, 2] (sx, sy)
         quads = chunk.pop("boxes") * tf.tile(scale, [1, 4])[:, None, :]
         sample = {"image": images, "quads": quads, **chunk}
         if augment is None:  # the maps follow from the records alone: rendered here, per
@@ -244,9 +249,9 @@ class InputPipeline:
     def _render_maps_fn(self, quads: tf.Tensor, ids: tf.Tensor, valid: tf.Tensor,
                         longest: tf.Tensor) -> dict[str, tf.Tensor]:
         """Maps from quads in input pixels; `longest` characters are painted."""
-        targets = self.config.targets
-        to_map = tf.constant([targets.map_width / decode.INPUT_WIDTH,
-                              targets.map_height / decode.INPUT_HEIGHT] * 4)
+        targets, cfg = self.targets, self.config
+        to_map = tf.constant([targets.map_width / cfg.image_width,
+                              targets.map_height / cfg.image_height] * 4)
         return render_targets(quads * to_map, ids, valid, targets, num_slots=longest)
 
     def _augment_and_render_fn(self, images: tf.Tensor, quads: tf.Tensor, ids: tf.Tensor,
@@ -279,7 +284,8 @@ class InputPipeline:
         image = decode.decode_rgb(encoded)
         if seed is not None and self.training_augment.photometric:
             image = jpeg_artifacts(image, self.training_augment, seed)
-        return (decode.resize_image(image, keep_aspect=self.config.keep_aspect),
+        cfg = self.config
+        return (decode.resize_image(image, cfg.image_height, cfg.image_width, cfg.keep_aspect),
                 tf.shape(image)[:2])
 
     # -- per batch ----------------------------------------------------------------------------
@@ -287,7 +293,7 @@ class InputPipeline:
                            ) -> dict[str, tf.Tensor]:
         """Augments a training batch and renders its ground-truth maps."""
         draws = AugmentDraws.draw(  # with TF's kernels, outside the XLA function
-            tf.shape(batch["quads"])[0], decode.INPUT_HEIGHT, decode.INPUT_WIDTH,
+            tf.shape(batch["quads"])[0], self.config.image_height, self.config.image_width,
             self.training_augment, tf.zeros([2], tf.int64) if seed is None else seed)
         images, maps = self._augment_and_render(
             batch["image"], batch["quads"], batch["text_ids"],

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+# The paper's input size, the default of every model; ModelConfig and InputConfig may set
+# another (the map is always half of it).
 INPUT_HEIGHT = 64
 INPUT_WIDTH = 256
 
@@ -61,6 +63,8 @@ def resize(image: tf.Tensor, height: int = INPUT_HEIGHT, width: int = INPUT_WIDT
             resize_scale(tf.shape(image)[:2], height, width, keep_aspect))
 
 
-def preprocess_encoded(encoded: tf.Tensor, keep_aspect: bool = False) -> tf.Tensor:
-    """Encoded bytes -> [64, 256, 3] float32: the one preprocessing of training and serving."""
-    return resize_image(decode_rgb(encoded), keep_aspect=keep_aspect)
+def preprocess_encoded(encoded: tf.Tensor, keep_aspect: bool = False,
+                       height: int = INPUT_HEIGHT, width: int = INPUT_WIDTH) -> tf.Tensor:
+    """Encoded bytes -> [height, width, 3] float32: the one preprocessing of training and
+    serving."""
+    return resize_image(decode_rgb(encoded), height, width, keep_aspect=keep_aspect)

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -55,9 +56,17 @@ def test_synth_convert_inspect_benchmark_through_the_cli(tmp_path):
 
     # Three processes (compiled, eager, constant batch), a few steps each.
     out = run_main("benchmark", "--what=train", f"--data={tmp_path}/s-*", "--batch_size=4",
-                   "--steps=2", "--noaugment")
+                   "--steps=2", "--noaugment", "--input_height=32", "--input_width=128")
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["what"] == "train" and result["steps"] == 2
+    assert result["input_size"] == [32, 128]
+    # Compute counted from the graph, and this machine's matmul peak beside it.
+    assert 0.3 < result["train_gflop_per_image"] < 1.0
+    np.testing.assert_allclose(result["achieved_gflops"], result["images_per_second"]
+                               * result["train_gflop_per_image"], rtol=0.01)
+    np.testing.assert_allclose(result["fraction_of_peak"], result["achieved_gflops"]
+                               / result["matmul_peak_gflops"], rtol=0.02, atol=0.002)
+    assert "of this machine's float32 matmul peak" in out.stdout
     for key in ("images_per_second", "eager_images_per_second",
                 "constant_batch_images_per_second"):
         assert result[key] > 0, key
@@ -107,6 +116,8 @@ def _report_folder(tmp_path):
     (["synth", "--output=x", "--min_length=9", "--max_length=3"], "min_length", "more than"),
     (["train", "--lr_decay_steps=9,x"], "--lr_decay_steps", "whole numbers"),
     (["train", "--ema_decay=1.5"], "--ema_decay", ""),
+    (["train", "--lr_decay_fractions=0.9,0.7"], "--lr_decay_fractions", "increase"),
+    (["train", "--input_height=48"], "--input_height", "multiple of 32"),
     (["convert", "--input=/no/such/labels.tsv", "--output=x"], "--input", "does not exist"),
     (["train", "--model_dir=m"], "--train_data", "needs"),
     (["frobnicate"], "unknown command", "synth, convert"),

@@ -10,6 +10,7 @@ from pipelines.dataset import InputConfig, InputPipeline
 from tests.conftest import encode_image
 from tests.helpers import block_word, write_records
 from textscanner.charset import load_charset
+from textscanner.targets import TargetConfig
 from textscanner.targets_numpy import render_targets_numpy
 
 CHARSET = load_charset("alnum36")
@@ -19,12 +20,19 @@ def _pipeline(pattern, **kw):
     return InputPipeline(InputConfig(pattern, **kw), CHARSET)
 
 
-def test_batches_have_the_documented_shapes(tmp_path):
+SIZES = [(64, 256), (32, 128)]  # the paper's input, and the demo's
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_batches_have_the_documented_shapes(tmp_path, size):
+    height, width = size
     words = ["ab", "hello", "x", "TEXT"]
     write_records(str(tmp_path / "d"), [block_word(w, seed=i) for i, w in enumerate(words)])
-    batch = next(iter(_pipeline(str(tmp_path / "d-*"), global_batch_size=4, is_training=False)()))
-    assert batch["image"].shape == (4, 64, 256, 3) and batch["image"].dtype == tf.float32
-    assert batch["class_map"].shape == (4, 32, 128) and batch["class_map"].dtype == tf.int32
+    batch = next(iter(_pipeline(str(tmp_path / "d-*"), global_batch_size=4, is_training=False,
+                                image_height=height, image_width=width)()))
+    assert batch["image"].shape == (4, height, width, 3) and batch["image"].dtype == tf.float32
+    assert batch["class_map"].shape == (4, height // 2, width // 2)
+    assert batch["class_map"].dtype == tf.int32
     assert batch["order_map"].dtype == tf.int32 and batch["loc_map"].dtype == tf.float32
     assert batch["text_ids"].shape == (4, 30)
     lengths = sorted(batch["length"].numpy().tolist())
@@ -37,15 +45,19 @@ def test_batches_have_the_documented_shapes(tmp_path):
     assert float(tf.reduce_max(batch["loc_map"])) > 0.9
 
 
-def test_maps_match_the_numpy_reference_with_skipped_and_box_less_records(tmp_path):
+@pytest.mark.parametrize("size", SIZES)
+def test_maps_match_the_numpy_reference_with_skipped_and_box_less_records(tmp_path, size):
     """Without augmentation the maps are rendered per chunk (padded to the chunk size, then
-    cut back to the kept records): each sample still gets its own maps."""
+    cut back to the kept records): each sample still gets its own maps, at half the input
+    size."""
+    height, width = size
+    targets = TargetConfig(map_height=height // 2, map_width=width // 2)
     records = [block_word("ab", seed=0), block_word("hello", width=200, height=50, seed=1),
                block_word("a#c", seed=2), block_word("word", seed=3, with_boxes=False),
                block_word("x", width=90, height=30, seed=4)]
     write_records(str(tmp_path / "d"), records, 1)
     pipe = _pipeline(str(tmp_path / "d-*"), global_batch_size=8, is_training=False,
-                     keep_every_record=False)
+                     keep_every_record=False, image_height=height, image_width=width)
     batch = next(iter(pipe()))
     by_text = {r.text: r for r in records}
     assert sorted(t.decode() for t in batch["text"].numpy()) == ["ab", "hello", "word", "x"]
@@ -54,8 +66,9 @@ def test_maps_match_the_numpy_reference_with_skipped_and_box_less_records(tmp_pa
         if record.char_boxes is None:
             assert batch["has_char_boxes"][b] == 0 and not batch["class_map"][b].numpy().any()
             continue
-        scale = np.array([128 / record.width, 32 / record.height] * 4)
-        ref = render_targets_numpy(record.char_boxes * scale, CHARSET.encode(text).ids)
+        scale = np.array([targets.map_width / record.width,
+                          targets.map_height / record.height] * 4)
+        ref = render_targets_numpy(record.char_boxes * scale, CHARSET.encode(text).ids, targets)
         for name in ("class_map", "order_map"):  # pixel centres on an edge may round apart
             assert (batch[name][b].numpy() != ref[name]).sum() <= 2, (text, name)
         np.testing.assert_allclose(batch["loc_map"][b], ref["loc_map"], atol=1e-4)

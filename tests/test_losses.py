@@ -192,8 +192,9 @@ def test_word_formation_matches_loops():
             np.testing.assert_allclose(probs.numpy()[b, k].sum(), 1.0, rtol=1e-5)
 
 
-def _decode_reference(probs, mass, cfg):
-    threshold = max(cfg.min_slot_mass, cfg.relative_slot_mass * mass.max())
+def _decode_reference(probs, mass, cfg, map_area=32 * 128):
+    min_mass = cfg.min_slot_mass * map_area / (32 * 128)  # given for the 32x128 map
+    threshold = max(min_mass, cfg.relative_slot_mass * mass.max())
     ids, scores = [], []
     for k in range(len(mass)):
         c = int(np.argmax(probs[k]))
@@ -204,18 +205,21 @@ def _decode_reference(probs, mass, cfg):
     return ids, scores
 
 
+@pytest.mark.parametrize("map_area", [32 * 128, 16 * 64])
 @pytest.mark.parametrize("case", ["normal", "mass_stop", "background_stop", "low_score_stop",
                                   "relative_mass", "empty"])
-def test_decoding_stop_rules(case):
+def test_decoding_stop_rules(case, map_area):
     cfg = DecodeConfig()
     probs = np.full((5, 4), 0.02, np.float32)
     best = [1, 3, 2, 1, 2]
     for k, c in enumerate(best):
         probs[k, c] = 0.94
-    mass = np.array([30.0, 40.0, 35.0, 20.0, 1.0], np.float32)
+    # A slot's mass sums map pixels: a map with a quarter of the pixels has a quarter of it.
+    shrink = map_area / (32 * 128)
+    mass = np.array([30.0, 40.0, 35.0, 20.0, 1.0], np.float32) * shrink
     expected_len = 4
     if case == "mass_stop":
-        mass[2] = 5.0  # below the absolute floor of 8
+        mass[2] = 5.0 * shrink  # below the absolute floor of 8 (on the 32x128 map)
         expected_len = 2
     elif case == "background_stop":
         probs[1] = [0.9, 0.05, 0.03, 0.02]
@@ -227,10 +231,10 @@ def test_decoding_stop_rules(case):
         mass = np.array([300.0, 400.0, 50.0, 300.0, 1.0], np.float32)  # 50 < 0.2 * 400
         expected_len = 2
     elif case == "empty":
-        mass[:] = 2.0
+        mass[:] = 2.0 * shrink
         expected_len = 0
-    got = decoding.decode(tf.constant(probs[None]), tf.constant(mass[None]), cfg)
-    ref_ids, ref_scores = _decode_reference(probs, mass, cfg)
+    got = decoding.decode(tf.constant(probs[None]), tf.constant(mass[None]), cfg, map_area)
+    ref_ids, ref_scores = _decode_reference(probs, mass, cfg, map_area)
     assert len(ref_ids) == expected_len
     assert int(got.lengths[0]) == expected_len
     np.testing.assert_array_equal(got.ids.numpy()[0, :expected_len], ref_ids)

@@ -23,6 +23,7 @@ def test_two_workers_train_in_lockstep_and_the_chief_checkpoints(tmp_path):
         procs.append(subprocess.Popen(
             main_cmd("train", f"--train_data={data}/train-*", f"--model_dir={model_dir}",
                      "--strategy=multi_worker", "--train_steps=6", "--batch_size=4",
+                     "--input_height=32", "--input_width=128",
                      "--steps_per_loop=2", "--checkpoint_every=4", "--noaugment", "--seed=1",
                      "--ema_decay=0.9"),
             env=env(TF_CONFIG=tf_config), stdout=subprocess.PIPE, stderr=subprocess.PIPE,

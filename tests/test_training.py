@@ -13,7 +13,9 @@ import tensorflow as tf
 
 from tests.cli import env, main_cmd, run_main
 
-TRAIN_FLAGS = ["--batch_size=4", "--steps_per_loop=5", "--checkpoint_every=10",
+# Half the paper's input side: a quarter of the compute, the same code paths.
+SMALL_INPUT = ["--input_height=32", "--input_width=128"]
+TRAIN_FLAGS = [*SMALL_INPUT, "--batch_size=4", "--steps_per_loop=5", "--checkpoint_every=10",
                "--image_summary_every=10", "--deterministic", "--seed=3", "--noaugment",
                "--learning_rate=2e-3", "--ema_decay=0.9"]
 
@@ -176,7 +178,7 @@ def test_train_loop_is_traced_once(tmp_path, synth_data):
     from loops.config import TrainConfig
     from loops.trainer import Trainer
     trainer = Trainer(TrainConfig(model_dir=str(tmp_path), train_data=synth_data, batch_size=4,
-                                  augment=None))
+                                  input_height=32, input_width=128, augment=None))
     for steps in (1, 3, 2):
         trainer.train_loop(trainer.iterator, tf.constant(steps))
     assert trainer.train_loop.experimental_get_tracing_count() == 1
@@ -191,10 +193,12 @@ def test_model_restored_in_a_fresh_process_reads_like_the_trained_one(tmp_path, 
     from loops.trainer import Trainer
     from pipelines.dataset import InputConfig, InputPipeline
     trainer = Trainer(TrainConfig(model_dir=str(tmp_path), train_data=synth_data, batch_size=4,
-                                  train_steps=5, steps_per_loop=5, augment=None))
+                                  input_height=32, input_width=128, train_steps=5,
+                                  steps_per_loop=5, augment=None))
     trainer.train()
     batch = next(iter(InputPipeline(InputConfig(synth_data, global_batch_size=4,
-                                                is_training=False), trainer.charset)()))
+                                                is_training=False, image_height=32,
+                                                image_width=128), trainer.charset)()))
     expected = trainer.model(batch["image"], training=False)
     restored = recognizer_from_checkpoint(str(tmp_path))
     got = restored.model(batch["image"], training=False)
@@ -222,7 +226,8 @@ def test_weight_average_is_what_evaluation_reads(tmp_path, synth_data):
     from loops.model_io import recognizer_from_checkpoint
     from loops.trainer import Trainer
     trainer = Trainer(TrainConfig(model_dir=str(tmp_path), train_data=synth_data, batch_size=4,
-                                  train_steps=6, steps_per_loop=3, augment=None,
+                                  input_height=32, input_width=128, train_steps=6,
+                                  steps_per_loop=3, augment=None,
                                   ema_decay=0.5))
     trainer.train()
     raw = [v.numpy() for v in trainer.model.trainable_variables]
@@ -240,3 +245,30 @@ def test_weight_average_is_what_evaluation_reads(tmp_path, synth_data):
             np.testing.assert_array_equal(v.numpy(), want)
     for v, want in zip(trainer.model.trainable_variables, raw):
         np.testing.assert_array_equal(v.numpy(), want)
+
+
+def test_a_binding_time_budget_still_finishes_the_schedule(tmp_path, synth_data, caplog):
+    """Far more steps asked for than the budget allows: the run measures its throughput,
+    plans the steps that fit, decays at 70% and 90% of them and ends at the plan, not cut
+    off by the budget with its rate undecayed."""
+    from loops.config import OptimizerConfig, TrainConfig
+    from loops.optimizers import current_learning_rate
+    from loops.trainer import Trainer
+    asked = 1_000_000
+    trainer = Trainer(TrainConfig(
+        model_dir=str(tmp_path), train_data=synth_data, batch_size=4, input_height=32,
+        input_width=128, train_steps=asked, max_train_seconds=30, steps_per_loop=4,
+        checkpoint_every=1_000_000, image_summary_every=0, augment=None,
+        optimizer=OptimizerConfig(learning_rate=1e-3, decay_fractions=(0.7, 0.9))))
+    with caplog.at_level("INFO", logger="loops.trainer"):
+        final = trainer.train()
+    planned = final["planned_steps"]
+    assert 8 <= planned < asked and final["step"] == planned
+    assert "time budget" not in caplog.text
+    assert f"will train {planned} steps (of the {asked} asked for)" in caplog.text
+    np.testing.assert_allclose(float(current_learning_rate(trainer.optimizer)), 1e-5,
+                               rtol=1e-5)
+    reader = tf.train.load_checkpoint(str(tmp_path))
+    saved = {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()
+             if k.startswith("planned_steps")}
+    assert list(saved.values()) == [planned]

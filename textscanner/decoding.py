@@ -8,6 +8,9 @@ import tensorflow as tf
 
 from textscanner.config import DecodeConfig
 
+# The map of the paper's 64x256 input (32x128), for which DecodeConfig's masses are given.
+REFERENCE_MAP_AREA = 32 * 128
+
 
 @dataclasses.dataclass
 class Decoded:
@@ -18,13 +21,18 @@ class Decoded:
 
 
 def decode(char_probs: tf.Tensor, mass: tf.Tensor,
-           config: DecodeConfig = DecodeConfig()) -> Decoded:
+           config: DecodeConfig = DecodeConfig(), map_area: float = REFERENCE_MAP_AREA
+           ) -> Decoded:
     """Reads slots k = 1, 2, ... and stops at the first slot whose mass is below
     max(min_slot_mass, relative_slot_mass * the largest slot mass), or whose best class is
-    the background, or whose best probability is below min_char_score."""
+    the background, or whose best probability is below min_char_score.
+
+    A slot's mass is a sum over map pixels, so `min_slot_mass` (given for a map of
+    REFERENCE_MAP_AREA pixels) is scaled to `map_area`, the pixels of the model's map."""
     best = tf.argmax(char_probs, axis=-1, output_type=tf.int32)
     score = tf.reduce_max(char_probs, axis=-1)
-    threshold = tf.maximum(config.min_slot_mass,
+    min_mass = config.min_slot_mass * map_area / REFERENCE_MAP_AREA
+    threshold = tf.maximum(min_mass,
                            config.relative_slot_mass * tf.reduce_max(mass, axis=-1,
                                                                      keepdims=True))
     readable = (mass >= threshold) & (best != 0) & (score >= config.min_char_score)
