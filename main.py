@@ -176,7 +176,8 @@ def cmd_demo(args: list[str]) -> int:
     print(json.dumps(metrics))
     print(f"demo: word accuracy {100 * metrics['word_accuracy']:.1f}% on "
           f"{metrics['num_samples']} held-out synthetic words after "
-          f"{metrics['train_seconds'] / 60:.1f} min of training "
+          f"{metrics['steps']} steps ({metrics['train_tflops']:.1f} TFLOP, "
+          f"{metrics['train_seconds'] / 60:.1f} min) of training "
           f"({metrics['total_seconds'] / 60:.1f} min in all); TensorBoard: "
           f"tensorboard --logdir {os.path.join(config.workdir, 'model')}")
     return 0

@@ -115,5 +115,6 @@ def input_benchmark_config():
 def demo_config():
     from loops.demo import DemoConfig
     return DemoConfig(workdir=FLAGS.workdir, max_train_minutes=FLAGS.demo_minutes,
+                      max_train_tflops=FLAGS.demo_max_tflops,
                       train_samples=FLAGS.demo_train_samples,
                       train_steps=FLAGS.demo_train_steps, seed=FLAGS.seed)

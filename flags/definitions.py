@@ -122,9 +122,13 @@ flags.DEFINE_integer("steps", 50, "benchmark: measured steps.", lower_bound=1)
 flags.DEFINE_string("benchmark_mode", None, "benchmark --what=train: internal, one mode per "
                                             "process (compiled, eager, constant_batch).")
 flags.DEFINE_string("workdir", "demo_workdir", "demo: working folder.")
-flags.DEFINE_float("demo_minutes", 8.7, "demo: training time budget in minutes.", lower_bound=0.1)
+flags.DEFINE_float("demo_minutes", 7.5, "demo: training time budget in minutes; the steps are "
+                   "fitted to it from the throughput of the first steps.", lower_bound=0.1)
+flags.DEFINE_float("demo_max_tflops", 38.0, "demo: training compute cap in TFLOP (sets the "
+                   "steps on CPUs fast enough to do more within the time budget).",
+                   lower_bound=0.01)
 flags.DEFINE_integer("demo_train_samples", 12000, "demo: synthetic training words.", lower_bound=1)
-flags.DEFINE_integer("demo_train_steps", 2300, "demo: training steps (the time budget may "
-                                               "stop it earlier).", lower_bound=1)
+flags.DEFINE_integer("demo_train_steps", 0, "demo: at most this many steps (0: what "
+                     "--demo_max_tflops allows).", lower_bound=0)
 
 checks.register()

@@ -15,8 +15,10 @@ class StepBudget:
 
     Call `update(step, seconds)` after each loop with the steps done so far and the seconds
     since training started. The first loop is not timed (it traces and compiles); from the
-    second on, the plan is refitted until the run has done `refit_until` of it, then kept, so
-    that the decay points do not move once the run nears them.
+    second on, the plan is refitted until the run has done `refit_until` of it. After that it
+    is settled: it no longer grows, so that the decay points stay put, but it still shrinks if
+    the machine slows down so much that the plan would not fit, so that the schedule still
+    finishes within the budget.
     """
     max_steps: int
     budget_seconds: float
@@ -35,7 +37,7 @@ class StepBudget:
 
     def update(self, step: int, seconds: float) -> bool:
         """Refits the plan; True when this call fitted it (for the first time or anew)."""
-        if self.settled:
+        if self.budget_seconds <= 0:
             return False
         if self._timed_from is None:
             self._timed_from = (step, seconds)
@@ -45,7 +47,13 @@ class StepBudget:
             return False
         self.steps_per_second = (step - first_step) / (seconds - first_seconds)
         remaining = max(self.budget_seconds - seconds, 0.0)
-        reachable = step + int(self.steps_per_second * remaining * self.margin)
-        self.planned = max(step, min(self.max_steps, reachable))
+        reachable = max(step, min(self.max_steps,
+                                  step + int(self.steps_per_second * remaining * self.margin)))
+        if self.settled:
+            if reachable >= self.planned:
+                return False
+            self.planned = reachable
+            return True
+        self.planned = reachable
         self.settled = step >= self.refit_until * self.planned
         return True

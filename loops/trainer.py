@@ -115,7 +115,7 @@ class Trainer:
             replica_step = tf.function(replica_step, jit_compile=True)
         self._compiled_replica_step = replica_step
         self.train_loop = tf.function(self._train_loop)
-        self._plan_logged = False
+        self._plan_state = ""  # what the log last said of the plan
 
     def _make_input(self, seed: int) -> None:
         config = self.config
@@ -237,13 +237,15 @@ class Trainer:
         return final
 
     def _fit_plan(self, budget: StepBudget) -> None:
-        """Sets the planned steps from the budget's measured throughput, and says so."""
+        """Sets the planned steps from the budget's measured throughput, and says so when the
+        plan is first made, when it moves by more than 2% and when it settles."""
         previous = int(self.planned_steps.numpy())
         self.planned_steps.assign(budget.planned)
         moved = abs(budget.planned - previous) > 0.02 * previous
-        if self._plan_logged and not moved and not budget.settled:
+        news = self._plan_state != ("settled" if budget.settled else "fitted")
+        if self._plan_state and not moved and not news:
             return
-        self._plan_logged = True
+        self._plan_state = "settled" if budget.settled else "fitted"
         cfg = self.config
         log.info("this CPU trains %.1f img/s (%s); will train %d steps (%s), about %.1f "
                  "minutes in all, within the budget of %.1f%s",
@@ -251,9 +253,9 @@ class Trainer:
                  precision_name(cfg.runtime.mixed_precision), budget.planned,
                  "as asked" if budget.planned == cfg.train_steps else
                  f"of the {cfg.train_steps} asked for",
-                 budget.planned / budget.steps_per_second / 60 if budget.steps_per_second
-                 else 0.0, cfg.max_train_seconds / 60,
-                 "; the plan is now fixed" if budget.settled else "")
+                 budget.planned / budget.steps_per_second / 60, cfg.max_train_seconds / 60,
+                 "; the plan is now fixed (it only shrinks if the machine slows down)"
+                 if budget.settled else "")
 
     def _run_loop(self, step: int) -> LoopResult:
         cfg = self.config

@@ -68,7 +68,12 @@ class SynthConfig:
     max_shear: float = 0.15
     blur_probability: float = 0.3
     noise_probability: float = 0.3
-    clean: bool = False  # no rotation, shear, blur or noise (for tests)
+    # Variety beyond the font files: strokes thickened (bolder faces) and glyphs stretched or
+    # squeezed horizontally (condensed and extended faces), so that a model sees more letter
+    # shapes than the few fonts on the machine draw.
+    stroke_probability: float = 0.0
+    max_stretch: float = 0.0  # width scaled by a factor in [1 / (1 + s), 1 + s]
+    clean: bool = False  # no rotation, shear, blur, noise, stroke or stretch (for tests)
 
 
 def default_fonts() -> list[str]:
@@ -145,12 +150,17 @@ def _background(rng: np.random.Generator, size: tuple[int, int],
 
 def render_word(text: str, font: ImageFont.FreeTypeFont, rng: np.random.Generator,
                 clean: bool = False, max_rotation: float = 4.0, max_shear: float = 0.15,
-                blur_probability: float = 0.3, noise_probability: float = 0.3
+                blur_probability: float = 0.3, noise_probability: float = 0.3,
+                stroke_probability: float = 0.0, max_stretch: float = 0.0
                 ) -> tuple[Image.Image, np.ndarray]:
     """Draws `text` one glyph at a time; returns the image and [len(text), 8] quads."""
     ascent, descent = font.getmetrics()
     size = font.size
+    stroke = 0
+    if not clean and rng.random() < stroke_probability:
+        stroke = max(1, round(size * float(rng.uniform(0.02, 0.05))))
     spacing = 0.0 if clean else float(rng.uniform(-0.04, 0.25)) * size
+    spacing += 2 * stroke
     pad = size
     advances = [font.getlength(c) for c in text]
     width = int(sum(advances) + spacing * (len(text) - 1) + 2 * pad)
@@ -161,13 +171,16 @@ def render_word(text: str, font: ImageFont.FreeTypeFont, rng: np.random.Generato
     quads = []
     x = float(pad)
     for char, advance in zip(text, advances):
-        draw.text((x, pad), char, font=font, fill=fg)
-        left, top, right, bottom = font.getbbox(char)
+        draw.text((x, pad), char, font=font, fill=fg, stroke_width=stroke, stroke_fill=fg)
+        left, top, right, bottom = font.getbbox(char, stroke_width=stroke)
         x0, y0, x1, y1 = x + left, pad + top, x + right, pad + bottom
         quads.append([x0, y0, x1, y0, x1, y1, x0, y1])
         x += advance + spacing
     quads = np.asarray(quads, np.float64)
 
+    if not clean and max_stretch > 0:
+        image, quads = _stretch(image, quads, float(np.exp(rng.uniform(-1, 1) *
+                                                           np.log1p(max_stretch))))
     if not clean:
         image, quads = _warp(image, quads, rng, bg, max_rotation, max_shear)
     image, quads = _crop(image, quads, rng, size, clean)
@@ -179,6 +192,16 @@ def render_word(text: str, font: ImageFont.FreeTypeFont, rng: np.random.Generato
             array += rng.normal(0, rng.uniform(2, 10), size=array.shape)
             image = Image.fromarray(np.clip(array, 0, 255).astype(np.uint8))
     return image, quads.astype(np.float32)
+
+
+def _stretch(image: Image.Image, quads: np.ndarray, factor: float
+             ) -> tuple[Image.Image, np.ndarray]:
+    """Scales the width by `factor`; the quads' x coordinates follow."""
+    width = max(1, round(image.width * factor))
+    stretched = image.resize((width, image.height), Image.BICUBIC)
+    quads = quads.copy()
+    quads[:, 0::2] *= width / image.width
+    return stretched, quads
 
 
 def _warp(image: Image.Image, quads: np.ndarray, rng: np.random.Generator,
@@ -245,7 +268,8 @@ def render_sample(index: int) -> WordRecord:
     font = _load_font(font_path, int(rng.integers(config.min_font_size, config.max_font_size + 1)))
     image, quads = render_word(text, font, rng, config.clean, config.max_rotation_degrees,
                                config.max_shear, config.blur_probability,
-                               config.noise_probability)
+                               config.noise_probability, config.stroke_probability,
+                               config.max_stretch)
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=int(rng.integers(80, 96)))
     return WordRecord(image=out.getvalue(), height=image.height, width=image.width, text=text,

@@ -69,8 +69,11 @@ def test_budget_plans_from_the_timed_loops_and_then_holds():
     assert budget.update(170, 46.0)  # still 10 steps/s; 170 >= 0.25 * planned
     assert budget.planned == 170 + int(10 * 54 * 0.9) and budget.settled
     planned = budget.planned
-    assert not budget.update(180, 60.0)  # a slower stretch no longer moves the plan
+    assert not budget.update(270, 56.0)  # as fast as planned: the plan holds
+    assert not budget.update(400, 65.0)  # faster: the plan does not grow any more
     assert budget.planned == planned
+    assert budget.update(420, 80.0)  # much slower: the plan shrinks to what still fits
+    assert budget.planned == 420 + int((420 - 10) / (80 - 30) * 20 * 0.9) < planned
 
 
 def test_budget_never_plans_more_than_asked_or_less_than_done():
@@ -88,5 +91,5 @@ def test_budget_never_plans_more_than_asked_or_less_than_done():
 
 def test_no_budget_means_the_steps_asked_for():
     budget = StepBudget(max_steps=300, budget_seconds=0.0)
-    assert budget.settled and not budget.update(10, 1.0) and not budget.update(20, 2.0)
+    assert not budget.update(10, 1.0) and not budget.update(20, 2.0)
     assert budget.planned == 300

@@ -33,7 +33,8 @@ def _quad_mask(quad, size, grow=1.0):
 @pytest.mark.parametrize("clean", [True, False])
 def test_boxes_cover_the_ink_of_each_character(clean):
     inside_fracs, per_char_ink = [], []
-    for rec in _records(30, clean=clean, blur_probability=0.0, noise_probability=0.0):
+    for rec in _records(30, clean=clean, blur_probability=0.0, noise_probability=0.0,
+                        stroke_probability=0.5, max_stretch=0.3):
         image = np.asarray(Image.open(io.BytesIO(rec.image)).convert("RGB"))
         ink = _ink_mask(image)
         masks = [_quad_mask(q, (rec.width, rec.height)) for q in rec.char_boxes]
