@@ -15,7 +15,9 @@ def synth_config() -> SynthConfig:
     return SynthConfig(output=FLAGS.output, num_samples=FLAGS.num_samples, seed=FLAGS.seed,
                        charset=FLAGS.charset, fonts=tuple(FLAGS.font),
                        num_shards=FLAGS.num_shards, num_workers=FLAGS.num_workers,
-                       min_length=FLAGS.min_length, max_length=FLAGS.max_length)
+                       min_length=FLAGS.min_length, max_length=FLAGS.max_length,
+                       stroke_probability=FLAGS.stroke_probability,
+                       max_stretch=FLAGS.max_stretch)
 
 
 def convert_config() -> ConvertConfig:

@@ -13,10 +13,16 @@ flags.DEFINE_integer("seed", 0, "Random seed (synth data, initialisation, shuffl
 flags.DEFINE_string("charset", "alnum36",
                     "alnum36 | alnum62 | printable94 | path to a UTF-8 file, one char per line. "
                     "convert: empty accepts any character.")
-flags.DEFINE_multi_string("font", [], "synth: font file (repeatable); default DejaVu + Pillow's.")
+flags.DEFINE_multi_string("font", [], "synth: font file (repeatable); default: 21 text faces that "
+                                 "matplotlib ships (DejaVu, STIX, Computer Modern) + Pillow's.")
 flags.DEFINE_integer("num_shards", 4, "synth/convert: number of output shards.", lower_bound=1)
 flags.DEFINE_integer("num_workers", 0, "synth/convert: worker processes (0: one per core).",
                      lower_bound=0)
+flags.DEFINE_float("stroke_probability", 0.0, "synth: share of words drawn with thickened "
+                   "strokes (bolder faces than the font files have).", lower_bound=0.0,
+                   upper_bound=1.0)
+flags.DEFINE_float("max_stretch", 0.0, "synth: widths scaled by a factor in [1/(1+s), 1+s] "
+                   "(condensed and extended faces).", lower_bound=0.0, upper_bound=2.0)
 flags.DEFINE_integer("min_length", 1, "synth: shortest word.", lower_bound=1)
 flags.DEFINE_integer("max_length", 12, "synth: longest word.", lower_bound=1, upper_bound=30)
 flags.DEFINE_enum("input_format", "tsv", list(INPUT_FORMATS), "convert: label format.")

@@ -7,7 +7,7 @@ TensorFlow-free at import time: worker processes import this module.
 from __future__ import annotations
 
 import dataclasses
-import glob
+import importlib.util
 import io
 import logging
 import os
@@ -23,7 +23,18 @@ from textscanner.charset import Charset, load_charset
 log = logging.getLogger(__name__)
 
 BUILTIN_FONT = "builtin"  # Pillow's own scalable font (no system font needed)
-_DEFAULT_FONT_GLOB = "/usr/share/fonts/truetype/dejavu/DejaVu*.ttf"
+# Text faces that matplotlib (a dependency) ships: the same files on every machine, so that
+# the default synthetic data does not depend on the fonts a system has. Sans, serif and
+# monospace DejaVu; STIX (a Times-like serif); Computer Modern roman, bold, italic, sans and
+# typewriter. (Its other files are math symbols and a last-resort glyph font.)
+BUNDLED_FACES = (
+    "DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf",
+    "DejaVuSans-BoldOblique.ttf", "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf",
+    "DejaVuSerif-Italic.ttf", "DejaVuSerif-BoldItalic.ttf", "DejaVuSansMono.ttf",
+    "DejaVuSansMono-Bold.ttf", "DejaVuSansMono-Oblique.ttf", "DejaVuSansMono-BoldOblique.ttf",
+    "STIXGeneral.ttf", "STIXGeneralBol.ttf", "STIXGeneralItalic.ttf", "STIXGeneralBolIta.ttf",
+    "cmr10.ttf", "cmb10.ttf", "cmti10.ttf", "cmss10.ttf", "cmtt10.ttf",
+)
 
 _WORDS = """the of and to in is you that it he was for on are as with his they at be this from
 have or by one had not but what all were when we there can an your which their said if do will
@@ -57,7 +68,7 @@ class SynthConfig:
     num_samples: int = 1000
     seed: int = 0
     charset: str = "alnum36"
-    fonts: tuple[str, ...] = ()  # TTF/OTF files; empty: DejaVu if present, plus Pillow's font
+    fonts: tuple[str, ...] = ()  # TTF/OTF files; empty: `default_fonts()`
     num_shards: int = 4
     num_workers: int = 0  # 0: one per core
     min_length: int = 1
@@ -76,10 +87,19 @@ class SynthConfig:
     clean: bool = False  # no rotation, shear, blur, noise, stroke or stretch (for tests)
 
 
+def bundled_font_folder() -> str:
+    """matplotlib's font folder, found without importing matplotlib."""
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("synth's default fonts come with matplotlib, which is not "
+                                "installed: pip install matplotlib, or name fonts with --font")
+    return os.path.join(spec.submodule_search_locations[0], "mpl-data", "fonts", "ttf")
+
+
 def default_fonts() -> list[str]:
-    fonts = sorted(glob.glob(_DEFAULT_FONT_GLOB))
-    # Extra-light faces are too faint to be fair training data.
-    return [f for f in fonts if "ExtraLight" not in f] + [BUILTIN_FONT]
+    """The bundled text faces plus Pillow's own font."""
+    folder = bundled_font_folder()
+    return [os.path.join(folder, name) for name in BUNDLED_FACES] + [BUILTIN_FONT]
 
 
 def _alphabet(charset: Charset) -> list[str]:

@@ -1,6 +1,7 @@
 """Synthetic words: boxes cover each character's ink; same seed, same records."""
 
 import io
+import os
 
 import numpy as np
 import pytest
@@ -65,12 +66,27 @@ def test_text_stays_inside_charset_and_lengths():
         assert cs.encode(rec.text).ok
 
 
+def test_default_fonts_draw_every_character_with_a_real_glyph():
+    """Every default face has a glyph of its own for each letter and digit (a missing one
+    would be drawn as the font's empty box, under a label that says otherwise)."""
+    import string
+    from PIL import ImageFont
+    fonts = synth.default_fonts()
+    assert len(fonts) == len(synth.BUNDLED_FACES) + 1 and synth.BUILTIN_FONT in fonts
+    for path in fonts:
+        if path == synth.BUILTIN_FONT:
+            continue
+        font = ImageFont.truetype(path, 24)
+        missing = bytes(font.getmask("\ue000"))  # a private-use code point: no glyph
+        shapes = {c: bytes(font.getmask(c)) for c in string.ascii_letters + string.digits}
+        assert all(shape and shape != missing for shape in shapes.values()), path
+        assert len(set(shapes.values())) >= 58, path  # distinct shapes (l/I may coincide)
+
+
 def test_custom_font_and_missing_font(tmp_path):
-    import glob
-    fonts = glob.glob("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-    if fonts:
-        recs = _records(3, fonts=tuple(fonts))
-        assert all(len(r.char_boxes) == len(r.text) for r in recs)
+    font = os.path.join(synth.bundled_font_folder(), "cmr10.ttf")
+    recs = _records(3, fonts=(font,))
+    assert all(len(r.char_boxes) == len(r.text) for r in recs)
     for workers in (1, 2):
         with pytest.raises(FileNotFoundError, match="font file not found"):
             _records(1, workers=workers, fonts=(str(tmp_path / "none.ttf"),))
