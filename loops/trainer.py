@@ -115,7 +115,7 @@ class Trainer:
             replica_step = tf.function(replica_step, jit_compile=True)
         self._compiled_replica_step = replica_step
         self.train_loop = tf.function(self._train_loop)
-        self._plan_state = ""  # what the log last said of the plan
+        self._plan_said: tuple[str, int] | None = None  # what the log last said of the plan
 
     def _make_input(self, seed: int) -> None:
         config = self.config
@@ -239,13 +239,13 @@ class Trainer:
     def _fit_plan(self, budget: StepBudget) -> None:
         """Sets the planned steps from the budget's measured throughput, and says so when the
         plan is first made, when it moves by more than 2% and when it settles."""
-        previous = int(self.planned_steps.numpy())
         self.planned_steps.assign(budget.planned)
-        moved = abs(budget.planned - previous) > 0.02 * previous
-        news = self._plan_state != ("settled" if budget.settled else "fitted")
-        if self._plan_state and not moved and not news:
-            return
-        self._plan_state = "settled" if budget.settled else "fitted"
+        state = ("settled" if budget.settled else "fitted", budget.planned)
+        if self._plan_said:
+            said_state, said_steps = self._plan_said
+            if said_state == state[0] and abs(budget.planned - said_steps) <= 0.02 * said_steps:
+                return
+        self._plan_said = state
         cfg = self.config
         log.info("this CPU trains %.1f img/s (%s); will train %d steps (%s), about %.1f "
                  "minutes in all, within the budget of %.1f%s",

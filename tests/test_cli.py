@@ -24,7 +24,7 @@ def test_helpfull_lists_flags_of_every_command():
         assert flag in out.stdout
 
 
-def test_synth_convert_inspect_benchmark_through_the_cli(tmp_path):
+def test_synth_convert_inspect_through_the_cli(tmp_path):
     flagfile = tmp_path / "synth.flags"
     flagfile.write_text(f"--output={tmp_path}/s\n--num_samples=40\n--num_shards=2\n")
     run_main("synth", f"--flagfile={flagfile}", "--num_workers=1")
@@ -48,13 +48,27 @@ def test_synth_convert_inspect_benchmark_through_the_cli(tmp_path):
         assert Image.open(tmp_path / "grid.png").size[0] > 256
         (tmp_path / "grid.png").unlink()
 
+
+@pytest.fixture(scope="module")
+def synth_records(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("synth")
+    run_main("synth", f"--output={folder}/s", "--num_samples=40", "--num_shards=2",
+             "--num_workers=1")
+    return folder
+
+
+def test_benchmark_input_through_the_cli(synth_records):
+    tmp_path = synth_records
     out = run_main("benchmark", "--what=input", f"--data={tmp_path}/s-*", "--batch_size=8",
                    "--steps=3")
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["what"] == "input" and result["images_per_second"] > 0
     assert result["floor_images_per_second"] > 0 and result["python_loader_images_per_second"] > 0
 
-    # Three processes (compiled, eager, constant batch), a few steps each.
+
+def test_benchmark_train_through_the_cli(synth_records):
+    """Three processes (compiled, eager, constant batch), a few steps each."""
+    tmp_path = synth_records
     out = run_main("benchmark", "--what=train", f"--data={tmp_path}/s-*", "--batch_size=4",
                    "--steps=2", "--noaugment", "--input_height=32", "--input_width=128")
     result = json.loads(out.stdout.strip().splitlines()[-1])

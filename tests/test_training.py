@@ -3,6 +3,7 @@ SIGTERM, precision options, mirrored vs default, export vs checkpoint."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -257,15 +258,21 @@ def test_a_binding_time_budget_still_finishes_the_schedule(tmp_path, synth_data,
     asked = 1_000_000
     trainer = Trainer(TrainConfig(
         model_dir=str(tmp_path), train_data=synth_data, batch_size=4, input_height=32,
-        input_width=128, train_steps=asked, max_train_seconds=30, steps_per_loop=4,
+        input_width=128, train_steps=asked, max_train_seconds=20, steps_per_loop=4,
         checkpoint_every=1_000_000, image_summary_every=0, augment=None,
         optimizer=OptimizerConfig(learning_rate=1e-3, decay_fractions=(0.7, 0.9))))
+    # Trace the loop beforehand (zero steps), so that a busy machine's tracing time does not
+    # eat this short budget before the first timed loop.
+    trainer.train_loop(trainer.iterator, tf.constant(0))
+    assert int(trainer.step.numpy()) == 0
     with caplog.at_level("INFO", logger="loops.trainer"):
         final = trainer.train()
     planned = final["planned_steps"]
     assert 8 <= planned < asked and final["step"] == planned
     assert "time budget" not in caplog.text
-    assert f"will train {planned} steps (of the {asked} asked for)" in caplog.text
+    said = [int(n) for n in re.findall(rf"will train (\d+) steps \(of the {asked} asked for\)",
+                                       caplog.text)]
+    assert said and planned <= said[-1] <= 1.02 * planned  # said again if it moves more
     np.testing.assert_allclose(float(current_learning_rate(trainer.optimizer)), 1e-5,
                                rtol=1e-5)
     reader = tf.train.load_checkpoint(str(tmp_path))
