@@ -14,8 +14,8 @@ import time
 import tensorflow as tf
 
 from loops.config import TrainConfig
-from loops.options import precision_name
 from loops.flops import matmul_peak_gflops, train_flops_per_image
+from loops.options import precision_name
 from loops.trainer import Trainer, model_config
 from textscanner.charset import load_charset
 

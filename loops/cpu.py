@@ -8,6 +8,7 @@ faster there too (see BUILD.md for the measurement). `enable_onednn` asks for th
 from __future__ import annotations
 
 import os
+from typing import MutableMapping
 
 ONEDNN_VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
 
@@ -30,7 +31,7 @@ def has_native_bfloat16(flags: set[str]) -> bool:
     return bool(flags & {"avx512_bf16", "amx_bf16"})
 
 
-def enable_onednn(flags: set[str], environ: os._Environ | dict = os.environ) -> bool:
+def enable_onednn(flags: set[str], environ: MutableMapping[str, str] = os.environ) -> bool:
     """Asks TensorFlow for its oneDNN kernels on AVX2 CPUs, unless the user set the variable.
     Must run before TensorFlow is imported. Returns whether this call set it."""
     if ONEDNN_VARIABLE in environ or "avx2" not in flags:

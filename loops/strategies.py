@@ -9,10 +9,10 @@ import os
 import keras
 import tensorflow as tf
 
-log = logging.getLogger(__name__)
-
 from loops import cpu
 from loops.options import PRECISIONS, STRATEGIES
+
+log = logging.getLogger(__name__)
 
 
 def split_cpu(count: int) -> None:
