@@ -2,7 +2,7 @@
 
 Two silent failures of Keras 3 + tf.train.Checkpoint are guarded against here:
 - variables restore only if they exist when `restore` runs (the model called once, the
-  optimizer built: tf-notes.md);
+  optimizer built: docs/tf-notes.md);
 - Keras 3 layers do not expose their *trainable* variables as checkpoint dependencies: a
   checkpoint reaches them only through the optimizer, so a model-only restore matches
   nothing, and `assert_existing_objects_matched` cannot notice (the variables are not

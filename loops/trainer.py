@@ -89,7 +89,7 @@ class Trainer:
                 aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
             self.optimizer = make_optimizer(config.optimizer, runtime.mixed_precision,
                                             self.planned_steps)
-            # Inside the scope and before the first step (tf-notes.md).
+            # Inside the scope and before the first step (docs/tf-notes.md).
             self.optimizer.build(self.model.trainable_variables)
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step",
                                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)

@@ -3,7 +3,7 @@
 Geometry: one random projective matrix per image (rotation, shear, scale, translation,
 perspective) moves the pixels and the character quadrilaterals alike, before the targets are
 rendered; the warp is bilinear sampling written as gathers, which XLA compiles into one
-loop (about 4x faster on CPU than ImageProjectiveTransformV3). Colour: one random affine
+loop (faster on CPU than ImageProjectiveTransformV3; BUILD.md has the numbers). Colour: one random affine
 colour map per image (saturation, hue, grey, contrast, brightness as a 3x3 matrix and an
 offset), blur on a fixed share of each batch, and noise. Every part can be switched off.
 
@@ -110,7 +110,7 @@ def warp_images(images: tf.Tensor, forward: tf.Tensor) -> tf.Tensor:
     batch, height, width = shape[0], shape[1], shape[2]
     h, w = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
     # Output pixel centre -> input point, as broadcast arithmetic: XLA fuses it into the
-    # sampling, where a [B, 3, 3] x [3, H * W] product took two extra passes (~15% of all).
+    # sampling, where a [B, 3, 3] x [3, H * W] product would take two extra passes.
     m = [[entry[:, None] for entry in row] for row in _adjugate(forward)]
     ys = tf.repeat(tf.range(h) + 0.5, width)[None]  # [1, H * W] output pixel centres
     xs = tf.tile(tf.range(w) + 0.5, [height])[None]
@@ -150,7 +150,7 @@ def _colour_matrices(batch: tf.Tensor, config: AugmentConfig, rng: SeedStream) -
 
 def _blur(images: tf.Tensor) -> tf.Tensor:
     """[1, 2, 1] / 4 binomial blur along y and x, edges replicated, as shifted adds of slices
-    (XLA fuses them into one pass; its CPU depthwise convolution is ~20x slower)."""
+    (XLA fuses them into one pass; its CPU depthwise convolution is much slower)."""
     height, width = images.shape[1], images.shape[2]
     padded = tf.pad(images, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="SYMMETRIC")  # = replicate
     rows = 0.25 * (padded[:, :height] + padded[:, 2:height + 2]) + 0.5 * padded[:, 1:height + 1]
@@ -234,17 +234,17 @@ def colour_offset(images: tf.Tensor, draws: AugmentDraws) -> tf.Tensor:
 def blur_and_colour(images: tf.Tensor, draws: AugmentDraws) -> tf.Tensor:
     """The linear part of the colour map, c * M x, and the blur: one pass over the batch
     under XLA, and a second over the blurred share only (they commute: both are linear)."""
-    # The 3x3 map as a product and a sum over the input channels. XLA keeps the sum as a
-    # pass of its own (1.3 ms for a batch of 32 on one core). Written as multiply-adds it
-    # was fused into the warp and recomputed at each of its taps (+6 ms); as stacked
-    # output channels it took 1.8 ms; as a dot with an inner dimension of 3, 2.0 ms.
+    # The 3x3 map as a product and a sum over the input channels, which XLA keeps as a pass
+    # of its own. Written as multiply-adds, XLA fuses it into the warp and recomputes it at
+    # each of the warp's taps; stacked output channels or a dot with an inner dimension of 3
+    # are slower than the sum.
     matrix = (draws.colour * draws.contrast[:, :, None])[:, None, None]  # [B, 1, 1, 3, 3]
     images = tf.reduce_sum(images[..., None, :] * matrix, axis=-1)
     if draws.blur is not None:
         blurred = tf.shape(draws.blur)[0]  # a compile-time constant under XLA
         head = images[:blurred]
         head = head + draws.blur * (_blur(head) - head)
-        # Written in place (a concatenation copied the whole batch: +0.45 ms).
+        # Written in place: a concatenation would copy the whole batch.
         images = tf.tensor_scatter_nd_update(images, tf.range(blurred)[:, None], head)
     return images
 
@@ -252,8 +252,8 @@ def blur_and_colour(images: tf.Tensor, draws: AugmentDraws) -> tf.Tensor:
 def offset_noise_and_clip(images: tf.Tensor, offset: tf.Tensor, draws: AugmentDraws
                           ) -> tf.Tensor:
     """Adds the colour offset and the batch's grey noise pattern scaled per image, and
-    clips to [0, 1]. (Per-pixel RGB normal noise drawn per image cost ~45% of the
-    augmentation.)"""
+    clips to [0, 1]. (One pattern per batch, because drawing per-pixel RGB normal noise for
+    every image would dominate the cost of the augmentation.)"""
     images = images + offset
     if draws.noise_std is not None:
         images = images + draws.noise_std * math.sqrt(3.0) * draws.noise  # std 1 pattern
@@ -282,7 +282,7 @@ def augment_batch(images: tf.Tensor, quads: tf.Tensor, draws: AugmentDraws
     bilinear weights sum to 1, so colouring before the warp gives the same image as after
     it; the blur comes before the geometry too (a blurred scene seen at an angle), which
     for these near-identity warps looks the same. The offset is added after the warp: XLA
-    recomputes a gathered operand's arithmetic at every tap, which made the warp 70% dearer.
+    recomputes a gathered operand's arithmetic at every tap of the bilinear sampling.
     """
     photometric_on = draws.colour is not None
     if photometric_on:

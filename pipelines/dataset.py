@@ -57,8 +57,8 @@ class InputConfig:
     # boxes. Otherwise such records are logged, counted and dropped. Default: not in training.
     keep_every_record: bool | None = None
     targets: TargetConfig = TargetConfig()  # its map size follows the image size (half)
-    # XLA-compile augmentation and target rendering (fuses their passes over the batch;
-    # about 3-4x faster on CPU). Traced and compiled once per batch size.
+    # XLA-compile augmentation and target rendering: XLA fuses their passes over the batch.
+    # Traced and compiled once per batch size.
     jit_compile: bool = True
 
 

@@ -1,4 +1,4 @@
-"""The TFRecord schema: one tf.train.Example per word image (see interfaces.md)."""
+"""The TFRecord schema: one tf.train.Example per word image (docs/interfaces.md)."""
 
 from __future__ import annotations
 

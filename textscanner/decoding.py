@@ -1,4 +1,4 @@
-"""Reading the slots in order until a stop rule fires (model.md section 1), in the graph."""
+"""Reading the slots in order until a stop rule fires (docs/model.md, section 1), in the graph."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TextScanner losses (model.md section 3), each a function returning per-example values.
+"""TextScanner losses (docs/model.md, section 3), each a function returning per-example values.
 
 `total_loss` weights them by hand, masks the character-level terms by `has_char_boxes`
 (mutual supervision acts on the other samples) and divides by the *global* batch size, so
@@ -24,9 +24,9 @@ def pixel_cross_entropy(labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
     """[...] sparse softmax cross-entropy of [..., C] logits, with the exact gradient
     softmax - one_hot.
 
-    Computed from one softmax (oneDNN's kernel) that the gradient reuses: 2.4x faster on
-    CPU than `tf.nn.sparse_softmax_cross_entropy_with_logits` over the [32, 32, 128, 37]
-    class map, forward and backward. The loss value, -log p[label], saturates at 85.2
+    Computed from one softmax (oneDNN's kernel) that the gradient reuses, which on CPU is
+    faster than `tf.nn.sparse_softmax_cross_entropy_with_logits` over a whole class map,
+    forward and backward (BUILD.md). The loss value, -log p[label], saturates at 85.2
     where p underflows float32; the gradient does not.
     """
     labels = tf.cast(labels, tf.int32)

@@ -1,4 +1,4 @@
-"""The TextScanner network (model.md section 1): backbone, top-down decoder to stride 2,
+"""The TextScanner network (docs/model.md, section 1): backbone, top-down decoder to stride 2,
 class branch G, localisation map Q and order segmentation S with a GRU along the width.
 
 The model returns float32 logits whatever the compute dtype; probabilities, order maps and

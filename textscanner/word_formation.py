@@ -1,4 +1,4 @@
-"""From logits to per-slot character distributions (model.md section 1)."""
+"""From logits to per-slot character distributions (docs/model.md, section 1)."""
 
 from __future__ import annotations
 

@@ -9,9 +9,8 @@ from keras import layers
 from textscanner.backbones import load_weights_or_explain, register
 from textscanner.layers import batch_norm
 
-# Strides 2, 4, 8, 16, 32. oneDNN's bfloat16 batch norm is slow for some channel counts:
-# forward + backward over [32, 32, 128, C] took 37.5 ms with C = 24 and 4.1 ms with C = 32,
-# so 32 channels at stride 2 make the demo's whole train step faster (294 -> 228 ms).
+# Strides 2, 4, 8, 16, 32. 32 channels at stride 2, not fewer: oneDNN's bfloat16 batch norm
+# is slow for some channel counts, such as 24 (measured in BUILD.md).
 WIDTHS = (32, 48, 96, 160, 256)
 
 
