@@ -1,4 +1,5 @@
-"""Ground-truth maps rendered from character quadrilaterals, in the graph (docs/model.md, section 2).
+"""Ground-truth maps rendered from character quadrilaterals, in the graph (docs/model.md,
+section 2).
 
 Everything is vectorised over the batch: no Python loop runs per sample. The per-row
 intervals of the quadrilaterals and the separable Gaussians are computed for all characters
