@@ -5,7 +5,8 @@ perspective) moves the pixels and the character quadrilaterals alike, before the
 rendered; the warp is bilinear sampling written as gathers, which XLA compiles into one
 loop (faster on CPU than ImageProjectiveTransformV3; BUILD.md has the numbers). Colour: one
 random affine colour map per image (saturation, hue, grey, contrast, brightness as a 3x3
-matrix and an offset), blur on a fixed share of each batch, and noise. Every part can be switched off.
+matrix and an offset), blur on a fixed share of each batch, and noise. Every part can be
+switched off.
 
 The random draws of a batch (`AugmentDraws`) are made with TF's kernels; `augment_batch`
 applies them in two passes over the batch, compiled by XLA."""
