@@ -8,13 +8,16 @@ starts; a failing one ends the run with one line naming the flag and the rule (s
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
+import pkgutil
 import sys
 
 from absl import flags
 
 from pipelines.tfrecord_files import NotATFRecordFile, expand_patterns
 from textscanner.charset import NAMED_CHARSETS, load_charset
+from textscanner.config import INPUT_MULTIPLE
 
 FLAGS = flags.FLAGS
 USAGE_ERROR_STATUS = 2  # absl's (and the shell's) convention for a usage error
@@ -65,9 +68,29 @@ def check_decay_steps(values: list[str]) -> None:
         raise flags.ValidationError(f"steps must be >= 1 and increasing, got {steps}")
 
 
+def backbone_names() -> list[str]:
+    """The backbones `textscanner/backbones` holds (one module each), found without importing
+    them: they import TensorFlow, and checks run before it loads."""
+    spec = importlib.util.find_spec("textscanner.backbones")
+    return sorted(m.name for m in pkgutil.iter_modules(spec.submodule_search_locations)
+                  if not m.name.startswith("_"))
+
+
+def check_backbone(name: str) -> None:
+    if name not in backbone_names():
+        raise flags.ValidationError(f"unknown backbone {name!r}; textscanner/backbones has "
+                                    f"{', '.join(backbone_names())}")
+
+
+def check_order_channels(values: list[str]) -> None:
+    widths = _numbers(values, int, "integers")
+    if widths and (len(widths) != 3 or min(widths) < 1):
+        raise flags.ValidationError(f"takes 3 positive integers, got {','.join(values)!r}")
+
+
 def check_input_side(pixels: int) -> None:
-    if pixels % 32:  # the backbone's coarsest stride
-        raise flags.ValidationError(f"must be a multiple of 32, got {pixels}")
+    if pixels % INPUT_MULTIPLE:
+        raise flags.ValidationError(f"must be a multiple of {INPUT_MULTIPLE}, got {pixels}")
 
 
 def check_decay_fractions(values: list[str]) -> None:
@@ -132,6 +155,8 @@ def register() -> None:
     _check("loss_weights", check_loss_weights)
     _check("lr_decay_steps", check_decay_steps)
     _check("lr_decay_fractions", check_decay_fractions)
+    _check("backbone", check_backbone)
+    _check("order_channels", check_order_channels)
     _check("input_height", check_input_side)
     _check("input_width", check_input_side)
     _check("charset", check_charset)

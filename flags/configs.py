@@ -75,6 +75,20 @@ def decode_config():
                         min_char_score=FLAGS.min_char_score)
 
 
+def model_config():
+    """The network the flags describe; its number of classes comes from --charset later."""
+    from textscanner.config import ModelConfig
+    order = FLAGS.order_channels
+    return ModelConfig(
+        backbone=FLAGS.backbone, backbone_weights=FLAGS.backbone_weights,
+        num_slots=FLAGS.num_slots, input_height=FLAGS.input_height,
+        input_width=FLAGS.input_width, decoder_channels=FLAGS.decoder_channels or None,
+        output_channels=FLAGS.output_channels or None,
+        head_channels=FLAGS.head_channels or None,
+        order_channels=tuple(int(c) for c in order) if order else None,
+        bidirectional_gru=FLAGS.bidirectional_gru, sync_batch_norm=FLAGS.sync_batch_norm)
+
+
 def train_config(model_dir: str | None = None, train_data: str | None = None):
     from loops.config import OptimizerConfig, RuntimeConfig, TrainConfig
     model_dir = model_dir or FLAGS.model_dir
@@ -83,9 +97,7 @@ def train_config(model_dir: str | None = None, train_data: str | None = None):
         raise app.UsageError("train needs --model_dir and --train_data")
     return TrainConfig(
         model_dir=model_dir, train_data=train_data, eval_data=FLAGS.eval_data,
-        charset=FLAGS.charset, backbone=FLAGS.backbone, input_height=FLAGS.input_height,
-        input_width=FLAGS.input_width,
-        backbone_weights=FLAGS.backbone_weights, init_checkpoint=FLAGS.init_checkpoint,
+        charset=FLAGS.charset, model=model_config(), init_checkpoint=FLAGS.init_checkpoint,
         batch_size=FLAGS.batch_size, train_steps=FLAGS.train_steps,
         max_train_seconds=60 * FLAGS.max_train_minutes, steps_per_loop=FLAGS.steps_per_loop,
         checkpoint_every=FLAGS.checkpoint_every, keep_checkpoints=FLAGS.keep_checkpoints,
@@ -104,7 +116,7 @@ def train_config(model_dir: str | None = None, train_data: str | None = None):
                               cpu_devices=FLAGS.cpu_devices,
                               mixed_precision=FLAGS.mixed_precision,
                               jit_compile=FLAGS.jit_compile, seed=FLAGS.seed),
-        sync_batch_norm=FLAGS.sync_batch_norm, deterministic=FLAGS.deterministic)
+        deterministic=FLAGS.deterministic)
 
 
 def input_benchmark_config():

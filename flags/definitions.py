@@ -5,6 +5,7 @@ from absl import flags
 from flags import checks
 from loops.options import PRECISIONS, STRATEGIES
 from pipelines.sources import INPUT_FORMATS
+from textscanner.config import INPUT_HEIGHT, INPUT_WIDTH, NUM_SLOTS, ModelConfig
 
 # Data in: synth and convert.
 flags.DEFINE_string("output", None, "synth/convert: output TFRecord prefix; inspect: PNG file.")
@@ -24,7 +25,7 @@ flags.DEFINE_float("stroke_probability", 0.0, "synth: share of words drawn with 
 flags.DEFINE_float("max_stretch", 0.0, "synth: widths scaled by a factor in [1/(1+s), 1+s] "
                    "(condensed and extended faces).", lower_bound=0.0, upper_bound=2.0)
 flags.DEFINE_integer("min_length", 1, "synth: shortest word.", lower_bound=1)
-flags.DEFINE_integer("max_length", 12, "synth: longest word.", lower_bound=1, upper_bound=30)
+flags.DEFINE_integer("max_length", 12, "synth: longest word.", lower_bound=1, upper_bound=NUM_SLOTS)
 flags.DEFINE_enum("input_format", "tsv", list(INPUT_FORMATS), "convert: label format.")
 flags.DEFINE_string("input", None, "convert: label file (tsv, jsonl) or LMDB folder.")
 flags.DEFINE_string("image_root", None, "convert: folder image paths are relative to "
@@ -48,11 +49,27 @@ flags.DEFINE_string("train_data", None, "train: TFRecord glob(s), comma-separate
 flags.DEFINE_string("eval_data", None, "train: held-out TFRecords evaluated during training.")
 flags.DEFINE_string("model_dir", None, "Checkpoints, summaries and the model spec; train "
                                        "resumes from it.")
-flags.DEFINE_enum("backbone", "small", ["small", "resnet50"], "Backbone network.")
-flags.DEFINE_integer("input_height", 64, "train: model input height (a multiple of 32).",
+
+# The network: every field of textscanner.config.ModelConfig (its classes: --charset).
+_MODEL = ModelConfig()
+flags.DEFINE_string("backbone", _MODEL.backbone, "Backbone network: a module of "
+                    "textscanner/backbones (small, resnet50, or one you add).")
+flags.DEFINE_integer("input_height", INPUT_HEIGHT, "train: model input height (a multiple of "
+                     "32); every output map is half of it.", lower_bound=32)
+flags.DEFINE_integer("input_width", INPUT_WIDTH, "train: model input width (a multiple of 32).",
                      lower_bound=32)
-flags.DEFINE_integer("input_width", 256, "train: model input width (a multiple of 32).",
-                     lower_bound=32)
+flags.DEFINE_integer("num_slots", _MODEL.num_slots, "train: character slots N, the longest "
+                     "word the model reads.", lower_bound=1)
+flags.DEFINE_integer("decoder_channels", 0, "train: width of the top-down decoder (0: the "
+                     "backbone's own, recorded in the model spec).", lower_bound=0)
+flags.DEFINE_integer("output_channels", 0, "train: width of the stride-2 map the heads read "
+                     "(0: the backbone's own).", lower_bound=0)
+flags.DEFINE_integer("head_channels", 0, "train: width of the class head; the localisation "
+                     "head has half (0: the backbone's own).", lower_bound=0)
+flags.DEFINE_list("order_channels", [], "train: widths of the order branch's three stride-2 "
+                  "convolutions, e.g. 16,32,64 (empty: the backbone's own).")
+flags.DEFINE_bool("bidirectional_gru", _MODEL.bidirectional_gru, "train: the order branch's "
+                  "GRU reads the columns in both directions.")
 flags.DEFINE_string("backbone_weights", None, "Local backbone weights file (e.g. Keras' "
                                               "ImageNet ResNet-50 notop .h5). Nothing is "
                                               "downloaded.")

@@ -16,7 +16,8 @@ import tensorflow as tf
 from loops.config import TrainConfig
 from loops.flops import matmul_peak_gflops, train_flops_per_image
 from loops.options import precision_name
-from loops.trainer import Trainer, model_config
+from loops.runner import TrainRunner
+from loops.strategies import set_up_runtime
 from textscanner.charset import load_charset
 
 MODES = ("compiled", "eager", "constant_batch")
@@ -26,21 +27,18 @@ def measure(config: TrainConfig, mode: str, steps: int, warmup: int = 3) -> floa
     """Images/s of `steps` training steps in `mode`, measured in this process."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; choose one of {MODES}")
-    trainer = Trainer(config)
+    runner = TrainRunner(config, set_up_runtime(config.runtime, config.deterministic))
     if mode == "eager":
         tf.config.run_functions_eagerly(True)
-    source = trainer.iterator
+
+    source = runner.iterator
     if mode == "constant_batch":
         # One distributed batch, held in memory and fed to the same loop (metrics and step
         # counting included) at every step: only the input pipeline is taken away.
-        source = _SameBatch(next(trainer.iterator))
-
-    def run(n: int) -> None:
-        metrics = trainer.train_loop(source, tf.constant(n))
-        float(metrics["loss"])  # wait for the steps
-    run(warmup)
+        source = _SameBatch(next(runner.iterator))
+    runner.train_on(source, warmup)
     start = time.perf_counter()
-    run(steps)
+    runner.train_on(source, steps)
     return steps * config.batch_size / (time.perf_counter() - start)
 
 
@@ -67,7 +65,7 @@ def benchmark_train(argv_base: list[str], config: TrainConfig, steps: int) -> di
             out = subprocess.run(cmd, check=True, capture_output=True, text=True)
             line = [x for x in out.stdout.splitlines() if x.startswith("{")][-1]
             rates[mode] = json.loads(line)["images_per_second"]
-    flops = train_flops_per_image(model_config(config, load_charset(config.charset).num_classes))
+    flops = train_flops_per_image(config.model_config(load_charset(config.charset).num_classes))
     achieved = rates["compiled"] * flops / 1e9
     peak = matmul_peak_gflops()
     return {"what": "train", "images_per_second": round(rates["compiled"], 2),
@@ -75,7 +73,7 @@ def benchmark_train(argv_base: list[str], config: TrainConfig, steps: int) -> di
             "achieved_gflops": round(achieved, 2),
             "matmul_peak_gflops": round(peak, 2),
             "fraction_of_peak": round(achieved / peak, 3),
-            "input_size": [config.input_height, config.input_width],
+            "input_size": list(config.model.input_size),
             "precision": precision_name(config.runtime.mixed_precision),
             "eager_images_per_second": round(rates["eager"], 2),
             "constant_batch_images_per_second": round(rates["constant_batch"], 2),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from pipelines.augment import AugmentConfig
-from textscanner.config import DecodeConfig, LossConfig
+from textscanner.config import DecodeConfig, LossConfig, ModelConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,11 +39,8 @@ class TrainConfig:
     train_data: str
     eval_data: str | None = None
     charset: str = "alnum36"
-    backbone: str = "small"
-    backbone_weights: str | None = None
-    input_height: int = 64  # the model's input (the paper's 64x256); maps are half of it
-    input_width: int = 256
-    sync_batch_norm: bool = False  # BN statistics over the global batch
+    # The network; its num_classes is left at 0 and set from the charset.
+    model: ModelConfig = ModelConfig()
     init_checkpoint: str | None = None  # weights-only warm start
     batch_size: int = 32  # global
     train_steps: int = 10000
@@ -64,3 +61,7 @@ class TrainConfig:
     decode: DecodeConfig = DecodeConfig()
     runtime: RuntimeConfig = RuntimeConfig()
     deterministic: bool = False  # deterministic input order and ops (slower)
+
+    def model_config(self, num_classes: int) -> ModelConfig:
+        """The network to build for a charset of `num_classes` classes (background included)."""
+        return dataclasses.replace(self.model, num_classes=num_classes)

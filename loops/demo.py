@@ -19,12 +19,12 @@ from loops.model_io import SavedModelReader, export_saved_model, recognizer_from
 from loops.options import precision_name
 from loops.predict import predict_files
 from loops.strategies import cpu_has_native_bfloat16
-from loops.trainer import Trainer, model_config
+from loops.trainer import Trainer
 from pipelines import schema
 from pipelines.augment import AugmentConfig
 from pipelines.synth import SynthConfig, write_synth
 from textscanner.charset import load_charset
-from textscanner.config import LossConfig
+from textscanner.config import LossConfig, ModelConfig
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +64,14 @@ def demo_train_config(cfg: DemoConfig, train_data: str) -> TrainConfig:
         precision = "bfloat16" if cpu_has_native_bfloat16() else "none"
     return TrainConfig(
         model_dir=os.path.join(cfg.workdir, "model"), train_data=train_data,
-        charset="alnum36", backbone="small", batch_size=cfg.batch_size,
-        input_height=cfg.input_height, input_width=cfg.input_width,
+        charset="alnum36", batch_size=cfg.batch_size,
+        model=ModelConfig(backbone="small", input_height=cfg.input_height,
+                          input_width=cfg.input_width),
         runtime=RuntimeConfig(mixed_precision=precision, seed=cfg.seed),
         train_steps=cfg.train_steps, max_train_seconds=cfg.max_train_minutes * 60,
         steps_per_loop=50, checkpoint_every=250, image_summary_every=250,
         augment=AugmentConfig(max_rotation_degrees=2.0, max_shear=0.1, max_perspective=0.0,
-                              blur_probability=0.1, noise_probability=0.1)
+                              blur_fraction=0.1, noise_probability=0.1)
         if cfg.augment else None,
         # Decays at 70% and 90% of the steps the budget allows, measured in the first steps.
         optimizer=OptimizerConfig(learning_rate=cfg.learning_rate, schedule=cfg.schedule,
@@ -102,7 +103,7 @@ def run_demo(cfg: DemoConfig) -> dict:
 
     train_config = demo_train_config(cfg, train_prefix + "-*")
     train_flops = train_flops_per_image(
-        model_config(train_config, load_charset(train_config.charset).num_classes))
+        train_config.model_config(load_charset(train_config.charset).num_classes))
     steps = compute_capped_steps(cfg, train_flops)
     train_config = dataclasses.replace(train_config, train_steps=steps)
     log.info("demo: %.2f GFLOP to train on one %dx%d image; at most %d steps of %d images "

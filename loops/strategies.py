@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import os
+from typing import TYPE_CHECKING
 
 import keras
 import tensorflow as tf
 
 from loops import cpu
 from loops.options import PRECISIONS, STRATEGIES
+
+if TYPE_CHECKING:
+    from loops.config import RuntimeConfig
 
 log = logging.getLogger(__name__)
 
@@ -68,3 +72,19 @@ def set_precision(name: str) -> str:
 def cpu_has_native_bfloat16() -> bool:
     """True if this CPU does bfloat16 arithmetic natively (see `loops.cpu`)."""
     return cpu.has_native_bfloat16(cpu.cpu_flags())
+
+
+def set_up_runtime(runtime: RuntimeConfig, deterministic: bool = False
+                   ) -> tf.distribute.Strategy:
+    """Everything a run sets before it builds a model: logical CPU devices, seeds, op
+    determinism, the precision policy; returns the strategy to build under."""
+    if runtime.cpu_devices > 1:
+        split_cpu(runtime.cpu_devices)
+    keras.utils.set_random_seed(runtime.seed)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+    set_precision(runtime.mixed_precision)
+    strategy = make_strategy(runtime.strategy, runtime.devices)
+    log.info("strategy %s (%s) with %d replica(s)", runtime.strategy,
+             type(strategy).__name__, strategy.num_replicas_in_sync)
+    return strategy

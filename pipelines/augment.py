@@ -34,7 +34,9 @@ class AugmentConfig:
     saturation_range: tuple[float, float] = (0.4, 1.4)
     max_hue_degrees: float = 30.0
     grey_probability: float = 0.1
-    blur_probability: float = 0.2
+    # Share of each batch that is blurred: its first round(fraction * B) images (a fixed
+    # count keeps the shapes static for XLA; the input is shuffled, so the words vary).
+    blur_fraction: float = 0.2
     noise_probability: float = 0.2
     max_noise_std: float = 0.04
     jpeg_probability: float = 0.0  # per image, before batching; costly on CPU
@@ -199,8 +201,8 @@ class AugmentDraws:
                 contrast=rng.uniform([batch, 1], *config.contrast_range),
                 brightness=rng.uniform([batch, 1], -config.max_brightness,
                                        config.max_brightness))
-            if config.blur_probability > 0:  # the first round(p * B) images of the batch
-                blurred = tf.cast(tf.round(config.blur_probability * tf.cast(batch, tf.float32)),
+            if config.blur_fraction > 0:
+                blurred = tf.cast(tf.round(config.blur_fraction * tf.cast(batch, tf.float32)),
                                   tf.int32)
                 draws["blur"] = rng.uniform([blurred, 1, 1, 1], 0.5, 1.0)
             if config.noise_probability > 0:

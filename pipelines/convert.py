@@ -14,9 +14,9 @@ from pipelines.report import ConversionReport
 from pipelines.shards import ShardedWriter
 from pipelines.sources import read_items
 from pipelines.parallel import ordered_map
-from pipelines.validation import (MAX_TEXT_LENGTH, describe_item, init_worker,
-                                  validate_or_error)
+from pipelines.validation import describe_item, init_worker, validate_or_error
 from textscanner.charset import load_charset
+from textscanner.config import NUM_SLOTS
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ class ConvertConfig:
     image_root: str | None = None
     strict: bool = False
     num_workers: int = 0  # 0: one per CPU core
-    max_length: int = MAX_TEXT_LENGTH
+    max_length: int = NUM_SLOTS
     # Keep records whose text the charset cannot spell fully (characters outside it, too
     # long): evaluation scores them against the normalised text. Training sets reject them.
     evaluation_set: bool = False

@@ -26,11 +26,11 @@ from pipelines.augment import AugmentConfig, AugmentDraws, augment_batch, jpeg_a
 from pipelines.tfrecord_files import expand_patterns
 from textscanner.charset import Charset
 from textscanner.charset_tf import CharsetLookup
+from textscanner.config import INPUT_HEIGHT, INPUT_WIDTH, NUM_SLOTS, ModelConfig, map_size
 from textscanner.targets import TargetConfig, render_targets
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT_LENGTH = 30
 # Why a record was skipped; index = status code.
 SKIP_REASONS = ("ok", "unknown_chars", "too_long", "box_count", "empty_text")
 OK, UNKNOWN_CHARS, TOO_LONG, BOX_COUNT, EMPTY_TEXT = range(len(SKIP_REASONS))
@@ -48,18 +48,25 @@ class InputConfig:
     cycle_length: int = 8
     deterministic: bool = False
     seed: int | None = None
-    max_text_length: int = MAX_TEXT_LENGTH
-    image_height: int = decode.INPUT_HEIGHT  # the model's input size
-    image_width: int = decode.INPUT_WIDTH
+    max_text_length: int = NUM_SLOTS  # the model's slots (`for_model` sets all three)
+    image_height: int = INPUT_HEIGHT  # the model's input size
+    image_width: int = INPUT_WIDTH
     include_strings: bool | None = None  # text and source fields; default: not in training
     # Keep every record (evaluation scores each one): text with characters outside the
     # charset keeps its known characters, and records without usable targets lose their
     # boxes. Otherwise such records are logged, counted and dropped. Default: not in training.
     keep_every_record: bool | None = None
-    targets: TargetConfig = TargetConfig()  # its map size follows the image size (half)
+    # How the maps are painted; their size is always `map_size` of the image size.
+    targets: TargetConfig = TargetConfig()
     # XLA-compile augmentation and target rendering: XLA fuses their passes over the batch.
     # Traced and compiled once per batch size.
     jit_compile: bool = True
+
+    @classmethod
+    def for_model(cls, model: ModelConfig, file_pattern: str, **kwargs) -> "InputConfig":
+        """An input config whose image size and longest word are the model's."""
+        return cls(file_pattern, image_height=model.input_height,
+                   image_width=model.input_width, max_text_length=model.num_slots, **kwargs)
 
 
 class InputPipeline:
@@ -68,8 +75,9 @@ class InputPipeline:
     def __init__(self, config: InputConfig, charset: Charset):
         self.config = config
         self.charset = charset
-        self.targets = dataclasses.replace(config.targets, map_height=config.image_height // 2,
-                                           map_width=config.image_width // 2)
+        map_height, map_width = map_size(config.image_height, config.image_width)
+        self.targets = dataclasses.replace(config.targets, map_height=map_height,
+                                           map_width=map_width)
         self.lookup = CharsetLookup(charset)
         self.files = expand_patterns(config.file_pattern)
         self.skipped = tf.Variable(tf.zeros([len(SKIP_REASONS)], tf.int64), trainable=False,

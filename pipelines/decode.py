@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-# The paper's input size, the default of every model; ModelConfig and InputConfig may set
-# another (the map is always half of it).
-INPUT_HEIGHT = 64
-INPUT_WIDTH = 256
+from textscanner.config import INPUT_HEIGHT, INPUT_WIDTH
 
 
 def decode_rgb(encoded: tf.Tensor) -> tf.Tensor:

@@ -14,8 +14,8 @@ from PIL import Image, UnidentifiedImageError
 
 from pipelines.records import WordRecord
 from textscanner.charset import Charset, normalize_text
+from textscanner.config import NUM_SLOTS
 
-MAX_TEXT_LENGTH = 30
 # A box is rejected when less than this fraction of its area lies inside the image,
 # and clipped to the image otherwise.
 MIN_INSIDE_FRACTION = 0.5
@@ -209,7 +209,7 @@ def validate_boxes(boxes: Any, text: str, width: int, height: int) -> np.ndarray
     return np.asarray(quads, np.float32)
 
 
-def validate(item: RawItem, charset: Charset | None, max_length: int = MAX_TEXT_LENGTH,
+def validate(item: RawItem, charset: Charset | None, max_length: int = NUM_SLOTS,
              evaluation_set: bool = False) -> WordRecord:
     """Raises RecordError with the reason; returns a WordRecord ready to serialize."""
     if item.error is not None:
@@ -224,7 +224,7 @@ def validate(item: RawItem, charset: Charset | None, max_length: int = MAX_TEXT_
 
 # Per-process state for parallel validation (see pipelines.parallel.ordered_map).
 _worker_charset: Charset | None = None
-_worker_max_length = MAX_TEXT_LENGTH
+_worker_max_length = NUM_SLOTS
 _worker_evaluation_set = False
 
 

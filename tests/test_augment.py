@@ -83,7 +83,7 @@ def _numpy_photometric(images, draws, blurred):
 
 
 def test_photometric_matches_formula_without_blur_and_noise():
-    config = AugmentConfig(geometric=False, blur_probability=0.0, noise_probability=0.0)
+    config = AugmentConfig(geometric=False, blur_fraction=0.0, noise_probability=0.0)
     images = tf.random.uniform([3, 6, 10, 3], seed=2)  # < 8 rows: the mean uses all rows
     draws = AugmentDraws.draw(3, 6, 10, config, tf.constant([5, 6], tf.int64))
     assert draws.blur is None and draws.noise is None and draws.forward is None
@@ -95,7 +95,7 @@ def test_photometric_matches_formula_without_blur_and_noise():
 
 @pytest.mark.parametrize("jit", [False, True])
 def test_blur_hits_a_fixed_share_and_noise_is_scaled_per_image(jit):
-    config = AugmentConfig(geometric=False, blur_probability=0.25, noise_probability=1.0,
+    config = AugmentConfig(geometric=False, blur_fraction=0.25, noise_probability=1.0,
                            max_noise_std=0.2)
     images = tf.random.uniform([8, 6, 10, 3], seed=3)
     draws = AugmentDraws.draw(8, 6, 10, config, tf.constant([1, 2], tf.int64))
@@ -114,7 +114,7 @@ def test_blur_hits_a_fixed_share_and_noise_is_scaled_per_image(jit):
 def test_colour_commutes_with_the_warp():
     """augment_batch colours before warping (one pass without gathers); that is only right
     because bilinear sampling and the per-image linear colour map commute."""
-    config = AugmentConfig(blur_probability=0.0, noise_probability=0.0)
+    config = AugmentConfig(blur_fraction=0.0, noise_probability=0.0)
     images = tf.random.uniform([4, 16, 40, 3], seed=4)
     draws = AugmentDraws.draw(4, 16, 40, config, tf.constant([7, 8], tf.int64))
     np.testing.assert_allclose(warp_images(blur_and_colour(images, draws), draws.forward),

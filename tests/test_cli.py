@@ -132,6 +132,8 @@ def _report_folder(tmp_path):
     (["train", "--ema_decay=1.5"], "--ema_decay", ""),
     (["train", "--lr_decay_fractions=0.9,0.7"], "--lr_decay_fractions", "increase"),
     (["train", "--input_height=48"], "--input_height", "multiple of 32"),
+    (["train", "--backbone=vgg"], "--backbone", "unknown backbone 'vgg'"),
+    (["train", "--order_channels=8,16"], "--order_channels", "3 positive integers"),
     (["convert", "--input=/no/such/labels.tsv", "--output=x"], "--input", "does not exist"),
     (["train", "--model_dir=m"], "--train_data", "needs"),
     (["frobnicate"], "unknown command", "synth, convert"),

@@ -13,9 +13,11 @@ import pytest
 import tensorflow as tf
 
 from tests.cli import env, main_cmd, run_main
+from textscanner.config import ModelConfig
 
 # Half the paper's input side: a quarter of the compute, the same code paths.
 SMALL_INPUT = ["--input_height=32", "--input_width=128"]
+SMALL_MODEL = ModelConfig(input_height=32, input_width=128)
 TRAIN_FLAGS = [*SMALL_INPUT, "--batch_size=4", "--steps_per_loop=5", "--checkpoint_every=10",
                "--image_summary_every=10", "--deterministic", "--seed=3", "--noaugment",
                "--learning_rate=2e-3", "--ema_decay=0.9"]
@@ -178,12 +180,12 @@ def test_checkpoint_and_savedmodel_predict_identically(tmp_path, synth_data):
 def test_train_loop_is_traced_once(tmp_path, synth_data):
     from loops.config import TrainConfig
     from loops.trainer import Trainer
-    trainer = Trainer(TrainConfig(model_dir=str(tmp_path), train_data=synth_data, batch_size=4,
-                                  input_height=32, input_width=128, augment=None))
+    runner = Trainer(TrainConfig(model_dir=str(tmp_path), train_data=synth_data, batch_size=4,
+                                 model=SMALL_MODEL, augment=None)).runner
     for steps in (1, 3, 2):
-        trainer.train_loop(trainer.iterator, tf.constant(steps))
-    assert trainer.train_loop.experimental_get_tracing_count() == 1
-    assert int(trainer.step.numpy()) == 6
+        runner.train(steps)
+    assert runner.num_traces == 1
+    assert runner.current_step == 6
 
 
 def test_model_restored_in_a_fresh_process_reads_like_the_trained_one(tmp_path, synth_data):
@@ -194,13 +196,13 @@ def test_model_restored_in_a_fresh_process_reads_like_the_trained_one(tmp_path, 
     from loops.trainer import Trainer
     from pipelines.dataset import InputConfig, InputPipeline
     trainer = Trainer(TrainConfig(model_dir=str(tmp_path), train_data=synth_data, batch_size=4,
-                                  input_height=32, input_width=128, train_steps=5,
+                                  model=SMALL_MODEL, train_steps=5,
                                   steps_per_loop=5, augment=None))
     trainer.train()
     batch = next(iter(InputPipeline(InputConfig(synth_data, global_batch_size=4,
                                                 is_training=False, image_height=32,
-                                                image_width=128), trainer.charset)()))
-    expected = trainer.model(batch["image"], training=False)
+                                                image_width=128), trainer.runner.charset)()))
+    expected = trainer.runner.model(batch["image"], training=False)
     restored = recognizer_from_checkpoint(str(tmp_path))
     got = restored.model(batch["image"], training=False)
     for key in expected:
@@ -227,24 +229,25 @@ def test_weight_average_is_what_evaluation_reads(tmp_path, synth_data):
     from loops.model_io import recognizer_from_checkpoint
     from loops.trainer import Trainer
     trainer = Trainer(TrainConfig(model_dir=str(tmp_path), train_data=synth_data, batch_size=4,
-                                  input_height=32, input_width=128, train_steps=6,
+                                  model=SMALL_MODEL, train_steps=6,
                                   steps_per_loop=3, augment=None,
                                   ema_decay=0.5))
     trainer.train()
-    raw = [v.numpy() for v in trainer.model.trainable_variables]
-    averaged = [v.numpy() for v in trainer.average.ordered]
+    runner = trainer.runner
+    raw = [v.numpy() for v in runner.model.trainable_variables]
+    averaged = [v.numpy() for v in runner.average.ordered]
     assert any(not np.allclose(a, r) for a, r in zip(averaged, raw))
     restored = recognizer_from_checkpoint(str(tmp_path)).model
     for got, want in zip(restored.trainable_variables, averaged):
         np.testing.assert_array_equal(got.numpy(), want)
-    trainable = {id(v) for v in trainer.model.trainable_variables}
-    for got, want in zip(restored.weights, trainer.model.weights):
+    trainable = {id(v) for v in runner.model.trainable_variables}
+    for got, want in zip(restored.weights, runner.model.weights):
         if id(want) not in trainable:  # batch-norm moving statistics
             np.testing.assert_array_equal(got.numpy(), want.numpy())
-    with trainer.average.applied():  # the swap used by periodic evaluation
-        for v, want in zip(trainer.model.trainable_variables, averaged):
+    with runner.average.applied():  # the swap used by periodic evaluation
+        for v, want in zip(runner.model.trainable_variables, averaged):
             np.testing.assert_array_equal(v.numpy(), want)
-    for v, want in zip(trainer.model.trainable_variables, raw):
+    for v, want in zip(runner.model.trainable_variables, raw):
         np.testing.assert_array_equal(v.numpy(), want)
 
 
@@ -253,19 +256,18 @@ def test_a_binding_time_budget_still_finishes_the_schedule(tmp_path, synth_data,
     plans the steps that fit, decays at 70% and 90% of them and ends at the plan, not cut
     off by the budget with its rate undecayed."""
     from loops.config import OptimizerConfig, TrainConfig
-    from loops.optimizers import current_learning_rate
     from loops.trainer import Trainer
     asked = 1_000_000
     trainer = Trainer(TrainConfig(
-        model_dir=str(tmp_path), train_data=synth_data, batch_size=4, input_height=32,
-        input_width=128, train_steps=asked, max_train_seconds=20, steps_per_loop=4,
+        model_dir=str(tmp_path), train_data=synth_data, batch_size=4, model=SMALL_MODEL,
+        train_steps=asked, max_train_seconds=20, steps_per_loop=4,
         checkpoint_every=1_000_000, image_summary_every=0, augment=None,
         optimizer=OptimizerConfig(learning_rate=1e-3, decay_fractions=(0.7, 0.9))))
     # Trace the loop beforehand (zero steps), so that a busy machine's tracing time does not
     # eat this short budget before the first timed loop.
-    trainer.train_loop(trainer.iterator, tf.constant(0))
-    assert int(trainer.step.numpy()) == 0
-    with caplog.at_level("INFO", logger="loops.trainer"):
+    trainer.runner.train(0)
+    assert trainer.runner.current_step == 0
+    with caplog.at_level("INFO", logger="loops.controller"):
         final = trainer.train()
     planned = final["planned_steps"]
     assert 8 <= planned < asked and final["step"] == planned
@@ -273,8 +275,7 @@ def test_a_binding_time_budget_still_finishes_the_schedule(tmp_path, synth_data,
     said = [int(n) for n in re.findall(rf"will train (\d+) steps \(of the {asked} asked for\)",
                                        caplog.text)]
     assert said and planned <= said[-1] <= 1.02 * planned  # said again if it moves more
-    np.testing.assert_allclose(float(current_learning_rate(trainer.optimizer)), 1e-5,
-                               rtol=1e-5)
+    np.testing.assert_allclose(trainer.runner.learning_rate(), 1e-5, rtol=1e-5)
     reader = tf.train.load_checkpoint(str(tmp_path))
     saved = {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()
              if k.startswith("planned_steps")}

@@ -1,28 +1,51 @@
-"""Plain config objects for the network, its losses and decoding (no flags here)."""
+"""Plain config objects for the network, its losses and decoding (no flags here), and the
+shapes every part of the project derives from them."""
 
 from __future__ import annotations
 
 import dataclasses
 
-NUM_SLOTS = 30  # N, the longest word; the order map has N + 1 channels (0 = background)
+# The one definition of each shape. N, the longest word: the order map has N + 1 channels
+# (0 = background). The paper's input size. Every output map is the input / MAP_STRIDE.
+NUM_SLOTS = 30
+INPUT_HEIGHT = 64
+INPUT_WIDTH = 256
+MAP_STRIDE = 2
+INPUT_MULTIPLE = 32  # the backbone's coarsest stride: input sides are multiples of it
+
+
+def map_size(input_height: int, input_width: int) -> tuple[int, int]:
+    """(h, w) of every output map for an input of `input_height x input_width`."""
+    return input_height // MAP_STRIDE, input_width // MAP_STRIDE
 
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    num_classes: int  # C + 1, background included
+    num_classes: int = 0  # C + 1, background included; 0: set from the charset when built
     backbone: str = "small"
     backbone_weights: str | None = None  # local file; nothing is ever downloaded
     num_slots: int = NUM_SLOTS
-    input_height: int = 64
-    input_width: int = 256
-    decoder_channels: int = 64  # top-down path at strides 32..4
-    output_channels: int = 32  # the stride-2 map every head reads (keep narrow: cost)
-    head_channels: int = 32
-    order_channels: tuple[int, int, int] = (16, 32, 64)
+    input_height: int = INPUT_HEIGHT
+    input_width: int = INPUT_WIDTH
+    # Widths of the top-down decoder, of the stride-2 map every head reads, of the heads and
+    # of the order branch's three stride-2 convolutions. None: the backbone's own
+    # (`textscanner.backbones.BackboneSpec`); the model's spec records the values used.
+    decoder_channels: int | None = None
+    output_channels: int | None = None
+    head_channels: int | None = None
+    order_channels: tuple[int, int, int] | None = None
     bidirectional_gru: bool = False
     # Batch-norm statistics over the global batch (all replicas); our layers and the small
     # backbone only (ResNet-50 keeps Keras' own BN).
     sync_batch_norm: bool = False
+
+    @property
+    def map_size(self) -> tuple[int, int]:
+        return map_size(self.input_height, self.input_width)
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return self.input_height, self.input_width
 
 
 @dataclasses.dataclass(frozen=True)

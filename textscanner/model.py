@@ -7,10 +7,12 @@ word formation are derived from them in `textscanner.word_formation`.
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 from keras import layers, ops
 
-from textscanner.backbones import build_backbone
+from textscanner.backbones import backbone_spec, build_backbone
 from textscanner.config import ModelConfig
 from textscanner.layers import batch_norm
 
@@ -87,13 +89,26 @@ class OrderSegmentation(layers.Layer):
         return self.logits(x)
 
 
+def with_backbone_widths(config: ModelConfig) -> ModelConfig:
+    """`config` with every width left at None taken from its backbone's registration."""
+    spec = backbone_spec(config.backbone)
+    widths = {name: getattr(spec, name) for name in
+              ("decoder_channels", "output_channels", "head_channels", "order_channels")
+              if getattr(config, name) is None}
+    return dataclasses.replace(config, **widths)
+
+
 class TextScanner(keras.Model):
     """images [B, H, W, 3] in [0, 1] -> dict of float32 logits at stride 2:
     class_logits [B, h, w, C + 1], loc_logits [B, h, w], order_logits [B, h, w, N + 1]."""
 
     def __init__(self, config: ModelConfig, **kwargs):
         super().__init__(name="textscanner", **kwargs)
-        self.config = config
+        if config.num_classes < 2:
+            raise ValueError(f"num_classes must count the background and at least one "
+                             f"character, got {config.num_classes}")
+        config = with_backbone_widths(config)
+        self.config = config  # every width resolved: what the model spec records
         input_shape = (config.input_height, config.input_width, 3)
         sync = config.sync_batch_norm
         self.backbone = build_backbone(config.backbone, input_shape, config.backbone_weights,
@@ -108,7 +123,7 @@ class TextScanner(keras.Model):
                                    name="loc_head")
         self.loc_logits = layers.Conv2D(1, 1, dtype="float32", name="loc_logits")
         self.order = OrderSegmentation(config.num_slots, config.order_channels,
-                                       config.input_height // 2, config.bidirectional_gru,
+                                       config.map_size[0], config.bidirectional_gru,
                                        sync_batch_norm=sync, name="order_segmentation")
 
     def call(self, images, training=None):

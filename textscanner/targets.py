@@ -18,11 +18,15 @@ import dataclasses
 
 import tensorflow as tf
 
+from textscanner.config import INPUT_HEIGHT, INPUT_WIDTH, map_size
+
+_DEFAULT_MAP = map_size(INPUT_HEIGHT, INPUT_WIDTH)
+
 
 @dataclasses.dataclass(frozen=True)
 class TargetConfig:
-    map_height: int = 32
-    map_width: int = 128
+    map_height: int = _DEFAULT_MAP[0]
+    map_width: int = _DEFAULT_MAP[1]
     shrink: float = 0.5  # class map: quadrilateral shrunk towards its centroid by this ratio
     sigma_scale: float = 0.25  # Gaussian sigma = sigma_scale * box size ...
     min_sigma: float = 1.0  # ... and at least this many pixels

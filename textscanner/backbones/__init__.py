@@ -1,12 +1,18 @@
 """Backbone registry: a backbone is one functional Keras model with five outputs, the
 feature maps at strides 2, 4, 8, 16 and 32, that takes RGB in [0, 1].
 
-A new backbone is one new module that calls `register`.
+A new backbone is one new module that calls `register`: every module of this package is
+imported when a backbone is looked up, and a module elsewhere (a user's, a test's) registers
+its backbone when it is imported. The registration also gives the widths of the decoder and
+heads that suit the backbone's scale.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import os
+import pkgutil
 import warnings
 from typing import Callable
 
@@ -15,12 +21,27 @@ import numpy as np
 
 # builder(input_shape, weights_path_or_None, sync_batch_norm=False) -> keras.Model
 Builder = Callable[..., keras.Model]
-_REGISTRY: dict[str, Builder] = {}
 
 
-def register(name: str):
+@dataclasses.dataclass(frozen=True)
+class BackboneSpec:
+    """A registered backbone: how to build it, and the widths of the layers on top of it
+    (`ModelConfig` fields left at None take these)."""
+    builder: Builder
+    decoder_channels: int = 64
+    output_channels: int = 32
+    head_channels: int = 32
+    order_channels: tuple[int, int, int] = (16, 32, 64)
+
+
+_REGISTRY: dict[str, BackboneSpec] = {}
+
+
+def register(name: str, **widths):
+    """Decorator: registers `builder` as backbone `name`, with the widths of the layers on
+    top of it (`BackboneSpec` fields; the defaults suit a small backbone)."""
     def wrap(builder: Builder):
-        _REGISTRY[name] = builder
+        _REGISTRY[name] = BackboneSpec(builder, **widths)
         return builder
     return wrap
 
@@ -30,15 +51,26 @@ def available() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def build_backbone(name: str, input_shape: tuple[int, int, int],
-                   weights: str | None = None, sync_batch_norm: bool = False) -> keras.Model:
-    """Builds backbone `name`; `weights` is a local file (Keras .weights.h5 or legacy .h5)."""
+def backbone_spec(name: str) -> BackboneSpec:
     _import_builtin()
     if name not in _REGISTRY:
         raise ValueError(f"unknown backbone {name!r}; available: {available()}")
+    return _REGISTRY[name]
+
+
+def builtin_names() -> list[str]:
+    """The modules of this package, without importing them (or TensorFlow): each registers
+    the backbone of its name."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+
+
+def build_backbone(name: str, input_shape: tuple[int, int, int],
+                   weights: str | None = None, sync_batch_norm: bool = False) -> keras.Model:
+    """Builds backbone `name`; `weights` is a local file (Keras .weights.h5 or legacy .h5)."""
+    spec = backbone_spec(name)
     if weights and not os.path.isfile(weights):
         raise FileNotFoundError(f"backbone weights file not found: {weights}")
-    return _REGISTRY[name](input_shape, weights, sync_batch_norm=sync_batch_norm)
+    return spec.builder(input_shape, weights, sync_batch_norm=sync_batch_norm)
 
 
 def load_weights_or_explain(model: keras.Model, path: str, name: str) -> None:
@@ -68,4 +100,5 @@ def load_weights_or_explain(model: keras.Model, path: str, name: str) -> None:
 
 
 def _import_builtin() -> None:
-    from textscanner.backbones import resnet50, small  # noqa: F401
+    for name in builtin_names():
+        importlib.import_module(f"{__name__}.{name}")

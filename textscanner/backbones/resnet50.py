@@ -22,7 +22,9 @@ class CaffePreprocess(layers.Layer):
         return x - keras.ops.convert_to_tensor(_CAFFE_MEAN_BGR, dtype=x.dtype)
 
 
-@register("resnet50")
+# Wider than the small model's layers, in proportion to ResNet-50's 256-2048-channel features.
+@register("resnet50", decoder_channels=256, output_channels=64, head_channels=64,
+          order_channels=(32, 64, 128))
 def build(input_shape: tuple[int, int, int], weights: str | None = None,
           sync_batch_norm: bool = False) -> keras.Model:
     """`weights`: Keras' ImageNet notop .h5 (legacy format) or a .weights.h5 we saved.

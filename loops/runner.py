@@ -1,0 +1,138 @@
+"""The train runner: the model, optimizer and input of a run, built under a strategy, and the
+compiled many-steps loop. Its one job is `train(num_steps) -> metrics`; when to save, log,
+evaluate or stop is the controller's (`loops/controller.py`)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Iterator
+
+import tensorflow as tf
+
+from loops.averaging import WeightAverage
+from loops.config import TrainConfig
+from loops.optimizers import current_learning_rate, loss_scale, make_optimizer
+from pipelines.dataset import InputConfig, InputPipeline
+from textscanner.charset import load_charset
+from textscanner.losses import total_loss
+from textscanner.model import TextScanner
+
+log = logging.getLogger(__name__)
+
+LOSS_TERMS = ("loss", "class_loss", "order_loss", "loc_loss", "mutual_loss")
+LOGGED = LOSS_TERMS + ("grad_norm",)
+
+
+class TrainRunner:
+    """Builds what a run trains under `strategy`; `train(n)` runs n compiled steps."""
+
+    def __init__(self, config: TrainConfig, strategy: tf.distribute.Strategy):
+        self.config = config
+        self.strategy = strategy
+        self.charset = load_charset(config.charset)
+        with strategy.scope():
+            self.model = TextScanner(config.model_config(self.charset.num_classes))
+            self.model.build_for_input()
+            # The steps the run will train: its --train_steps, or fewer when its time budget
+            # allows fewer (the controller decides). The learning-rate decays sit at
+            # fractions of it.
+            self.planned_steps = tf.Variable(
+                config.train_steps, dtype=tf.int64, trainable=False, name="planned_steps",
+                aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+            self.optimizer = make_optimizer(config.optimizer, config.runtime.mixed_precision,
+                                            self.planned_steps)
+            # Inside the scope and before the first step (docs/tf-notes.md).
+            self.optimizer.build(self.model.trainable_variables)
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step",
+                                    aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+            self.average = WeightAverage(self.model.trainable_variables, config.ema_decay) \
+                if config.ema_decay else None
+        self.reset_input(config.runtime.seed)
+        replica_step = self._replica_step
+        if config.runtime.jit_compile:
+            replica_step = tf.function(replica_step, jit_compile=True)
+        self._compiled_replica_step = replica_step
+        self._loop = tf.function(self._train_loop)
+
+    # -- public API -----------------------------------------------------------------------------
+    def train(self, num_steps: int) -> dict[str, float]:
+        """Runs `num_steps` steps on the run's input; returns the mean of each logged value
+        over them, once the steps have finished."""
+        return self.train_on(self.iterator, num_steps)
+
+    def train_on(self, batches: Iterator, num_steps: int) -> dict[str, float]:
+        """`train` on another source of distributed batches (benchmarks feed one batch)."""
+        metrics = self._loop(batches, tf.constant(num_steps))
+        return {name: float(value) for name, value in metrics.items()}  # waits for the steps
+
+    def reset_input(self, seed: int) -> None:
+        """A new input order, seeded by `seed`."""
+        self.pipeline = InputPipeline(InputConfig.for_model(
+            self.model.config, self.config.train_data,
+            global_batch_size=self.config.batch_size, is_training=True,
+            augment=self.config.augment, keep_aspect=self.config.keep_aspect,
+            deterministic=self.config.deterministic, seed=seed), self.charset)
+        self.dataset = self.strategy.distribute_datasets_from_function(self.pipeline)
+        self.iterator = iter(self.dataset)
+
+    @property
+    def input_position_is_checkpointable(self) -> bool:
+        """TF 2.21 can checkpoint a single-replica input iterator but not a multi-replica
+        DistributedIterator (docs/tf-notes.md)."""
+        return isinstance(self.iterator, tf.__internal__.tracking.Trackable)
+
+    @property
+    def current_step(self) -> int:
+        return int(self.step.numpy())
+
+    @property
+    def num_traces(self) -> int:
+        """How many times the many-steps loop was traced (once, for any step count)."""
+        return self._loop.experimental_get_tracing_count()
+
+    def learning_rate(self) -> float:
+        return float(current_learning_rate(self.optimizer))
+
+    def loss_scale(self) -> float:
+        return float(loss_scale(self.optimizer))
+
+    # -- compiled part --------------------------------------------------------------------------
+    def _replica_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        variables = self.model.trainable_variables
+        with tf.GradientTape() as tape:
+            outputs = self.model(batch["image"], training=True)
+            terms = total_loss(outputs, batch, self.config.batch_size, self.config.loss)
+            scaled = self.optimizer.scale_loss(terms["loss"])
+        grads = tape.gradient(scaled, variables)
+        # The norm of the whole (all-replica) gradient: Keras would clip each replica's part.
+        summed = tf.distribute.get_replica_context().all_reduce(
+            tf.distribute.ReduceOp.SUM, grads)
+        grad_norm = tf.linalg.global_norm(summed) / loss_scale(self.optimizer)
+        factor = tf.constant(1.0)
+        if self.config.optimizer.clip_norm > 0:
+            factor = tf.minimum(1.0, self.config.optimizer.clip_norm / (grad_norm + 1e-12))
+        # A non-finite global norm poisons every replica alike, so that a loss-scaled
+        # optimizer skips the step on all of them.
+        factor = tf.where(tf.math.is_finite(grad_norm), factor, float("nan"))
+        grads = [g * tf.cast(factor, g.dtype) for g in grads]
+        self.optimizer.apply_gradients(zip(grads, variables))
+        return {**terms, "grad_norm": grad_norm}
+
+    def _train_loop(self, iterator, num_steps: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Runs `num_steps` steps; returns the mean of each logged value over them."""
+        totals = [tf.constant(0.0) for _ in LOGGED]
+        for _ in tf.range(num_steps):
+            per_replica = self.strategy.run(self._compiled_replica_step, args=(next(iterator),))
+            values = []
+            for name in LOGGED:
+                # Loss terms are per-replica shares of the global mean: sum them. The
+                # gradient norm is the same on every replica.
+                op = tf.distribute.ReduceOp.MEAN if name == "grad_norm" else \
+                    tf.distribute.ReduceOp.SUM
+                values.append(self.strategy.reduce(op, per_replica[name], axis=None))
+            totals = [t + v for t, v in zip(totals, values)]
+            if self.average is not None:
+                self.average.update(self.strategy, self.step)
+            self.step.assign_add(1)
+        count = tf.maximum(tf.cast(num_steps, tf.float32), 1.0)
+        return {name: t / count for name, t in zip(LOGGED, totals)}
