@@ -33,8 +33,8 @@ flags.DEFINE_string("image_root", None, "convert: folder image paths are relativ
 flags.DEFINE_bool("strict", False, "convert: exit non-zero on any rejected sample.")
 flags.DEFINE_bool("evaluation_set", False,
                   "convert: write an evaluation set: keep records whose text has characters "
-                  "outside --charset or more than 30 characters (evaluate scores every record, "
-                  "against the normalised text); training sets reject them.")
+                  f"outside --charset or more than {NUM_SLOTS} characters (evaluate scores "
+                  "every record, against the normalised text); training sets reject them.")
 
 # Reading TFRecords: inspect, train, evaluate, benchmark.
 flags.DEFINE_string("data", None, "inspect/evaluate/benchmark: TFRecord glob(s), comma-separated.")
@@ -42,7 +42,7 @@ flags.DEFINE_bool("augment", None, "Training augmentation (default: on for train
                                    "inspect and benchmark).")
 flags.DEFINE_integer("num_images", 16, "inspect: samples in the grid.", lower_bound=1)
 flags.DEFINE_bool("keep_aspect", False, "Resize keeping the aspect ratio and pad (default: "
-                                        "stretch to 64x256 as in the paper).")
+                                        "stretch to the input size, as the paper does).")
 
 # Training.
 flags.DEFINE_string("train_data", None, "train: TFRecord glob(s), comma-separated.")

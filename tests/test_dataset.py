@@ -156,23 +156,24 @@ def test_functions_are_traced_once_not_per_batch(tmp_path, augment):
     write_records(str(tmp_path / "d"), [block_word(w, seed=i) for i, w in enumerate(words)], 2)
     pipe = _pipeline(str(tmp_path / "d-*"), global_batch_size=4,
                      augment=AugmentConfig() if augment else None)
-    per_batch, compiled = (("augment_and_render", "_augment_and_render") if augment else
+    parser = pipe.parser
+    per_batch, compiled = (("build_targets", "_augment_and_render") if augment else
                            (None, "_render_maps"))
     calls = {"load_chunk": 0, per_batch: 0, compiled: 0}
 
     def counting(name, fn):
-        def wrapped(*args):
+        def wrapped(*args, **kwargs):
             calls[name] += 1  # Python runs only while tracing
-            return fn(*args)
+            return fn(*args, **kwargs)
         return wrapped
 
-    for name in ("load_chunk", per_batch):
-        if name:
-            setattr(pipe, name, counting(name, getattr(pipe, name)))
-    function = getattr(pipe, compiled)
-    setattr(pipe, compiled, tf.function(counting(compiled, function.python_function),
-                                        input_signature=function.input_signature,
-                                        jit_compile=True))
+    pipe.load_chunk = counting("load_chunk", pipe.load_chunk)
+    if per_batch:
+        parser.build_targets = counting(per_batch, parser.build_targets)
+    function = getattr(parser, compiled)
+    setattr(parser, compiled, tf.function(counting(compiled, function.python_function),
+                                          input_signature=function.input_signature,
+                                          jit_compile=True))
     iterator = iter(pipe())
     slots = set()
     for _ in range(15):
@@ -212,3 +213,16 @@ def test_one_pipeline_feeding_two_replicas_gives_per_replica_batches(tmp_path):
                                      num_replicas_in_sync=2)
     batch = next(iter(_pipeline(str(tmp_path / "d-*"), global_batch_size=8)(ctx)))
     assert batch["image"].shape[0] == 4
+
+
+def test_record_status_names_the_first_reason_that_applies():
+    from pipelines.record_decoder import (BOX_COUNT, EMPTY_TEXT, OK, SKIP_REASONS, TOO_LONG,
+                                          UNKNOWN_CHARS, record_status)
+    # (length, has unknown characters, number of boxes) -> expected status, max length 4
+    cases = [((3, False, 3), OK), ((3, False, 0), OK), ((3, False, 2), BOX_COUNT),
+             ((5, False, 5), TOO_LONG), ((5, False, 2), TOO_LONG), ((3, True, 1), UNKNOWN_CHARS),
+             ((5, True, 5), UNKNOWN_CHARS), ((0, False, 0), EMPTY_TEXT),
+             ((0, False, 2), EMPTY_TEXT)]
+    length, unknown, boxes = (tf.constant(column) for column in zip(*(c for c, _ in cases)))
+    status = record_status(length, unknown, boxes, max_text_length=4).numpy()
+    assert [SKIP_REASONS[s] for s in status] == [SKIP_REASONS[want] for _, want in cases]

@@ -6,10 +6,11 @@ import dataclasses
 
 import tensorflow as tf
 
-from textscanner.config import DecodeConfig
+from textscanner.config import INPUT_HEIGHT, INPUT_WIDTH, DecodeConfig, map_size
 
-# The map of the paper's 64x256 input (32x128), for which DecodeConfig's masses are given.
-REFERENCE_MAP_AREA = 32 * 128
+# The map of the paper's input, for which DecodeConfig's masses are given.
+_REFERENCE_MAP = map_size(INPUT_HEIGHT, INPUT_WIDTH)
+REFERENCE_MAP_AREA = _REFERENCE_MAP[0] * _REFERENCE_MAP[1]
 
 
 @dataclasses.dataclass
