@@ -21,6 +21,8 @@ from flags import checks
 from loops import cpu
 
 FLAGS = absl_flags.FLAGS
+# `train` exits with this when too many steps in a row were not finite (--max_nonfinite_steps).
+DIVERGED_STATUS = 3
 
 
 def cmd_synth(args: list[str]) -> int:
@@ -57,12 +59,17 @@ def cmd_inspect(args: list[str]) -> int:
 
 def cmd_train(args: list[str]) -> int:
     from flags import configs
+    from loops.controller import TrainingDiverged
     from loops.trainer import Trainer
     config = configs.train_config()
     trainer = Trainer(config)
     if trainer.chief:
         configs.save_flags(config.model_dir)
-    result = trainer.train()
+    try:
+        result = trainer.train()
+    except TrainingDiverged as e:
+        print(f"main.py train: {e}", file=sys.stderr)
+        return DIVERGED_STATUS
     print(json.dumps(result))
     return 0
 

@@ -110,7 +110,7 @@ def train_config(model_dir: str | None = None, train_data: str | None = None):
             decay_fractions=tuple(float(f) for f in FLAGS.lr_decay_fractions),
             decay_factor=FLAGS.lr_decay_factor, warmup_steps=FLAGS.warmup_steps,
             clip_norm=FLAGS.clip_norm, weight_decay=FLAGS.weight_decay),
-        ema_decay=FLAGS.ema_decay,
+        ema_decay=FLAGS.ema_decay, max_nonfinite_steps=FLAGS.max_nonfinite_steps,
         loss=loss_config(), decode=decode_config(),
         runtime=RuntimeConfig(strategy=FLAGS.strategy, devices=tuple(FLAGS.devices),
                               cpu_devices=FLAGS.cpu_devices,

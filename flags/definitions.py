@@ -104,6 +104,10 @@ flags.DEFINE_float("lr_decay_factor", 0.1, "Learning-rate decay factor.",
 flags.DEFINE_integer("warmup_steps", 0, "Linear learning-rate warm-up steps.", lower_bound=0)
 flags.DEFINE_float("clip_norm", 0.0, "Clip the global gradient norm (0: off).", lower_bound=0.0)
 flags.DEFINE_float("weight_decay", 0.0, "Decoupled weight decay (AdamW); 0: Adam.", lower_bound=0.0)
+flags.DEFINE_integer("max_nonfinite_steps", 20, "A step whose loss or gradient is not finite "
+                     "is skipped on every replica and counted; this many in a row stop the run "
+                     "(exit status 3) without saving, its last checkpoint intact (0: never).",
+                     lower_bound=0)
 flags.DEFINE_float("ema_decay", 0.0, "Keep an exponential moving average of the weights "
                    "with this decay (e.g. 0.995); evaluate, predict and export use it. 0: off.",
                    lower_bound=0.0, upper_bound=0.9999999)

@@ -57,6 +57,9 @@ class TrainConfig:
     # Exponential moving average of the weights (evaluation, prediction and export read
     # it); 0: off. About 1 - 1 / (steps it should average over), e.g. 0.995.
     ema_decay: float = 0.0
+    # A step whose loss or gradient is not finite is skipped on every replica; this many in
+    # a row stop the run (`TrainingDiverged`), its last checkpoint intact. 0: never stop.
+    max_nonfinite_steps: int = 20
     loss: LossConfig = LossConfig()
     decode: DecodeConfig = DecodeConfig()
     runtime: RuntimeConfig = RuntimeConfig()

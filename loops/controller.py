@@ -29,6 +29,10 @@ from textscanner.charset_tf import CharsetLookup
 log = logging.getLogger(__name__)
 
 
+class TrainingDiverged(RuntimeError):
+    """Too many steps in a row had a non-finite loss or gradient (`main.py train` exits 3)."""
+
+
 @dataclasses.dataclass
 class LoopResult:
     step: int
@@ -119,6 +123,7 @@ class Controller:
                     break
                 result = self._run_loop(step)
                 step = result.step
+                self._check_finite(result)
                 if budget.update(step, time.perf_counter() - start_time):
                     self._fit_plan(budget)
                 self._log(result, start_step, start_time)
@@ -159,12 +164,31 @@ class Controller:
 
     # -- cadences -------------------------------------------------------------------------------
     def _run_loop(self, step: int) -> LoopResult:
-        num_steps = min(self.config.steps_per_loop, self.planned_steps - step)
         start = time.perf_counter()
-        metrics = self.runner.train(num_steps)
+        metrics = self.runner.train(min(self.config.steps_per_loop, self.planned_steps - step))
         seconds = time.perf_counter() - start
-        return LoopResult(self.runner.current_step, num_steps, metrics, seconds,
-                          self.config.batch_size)
+        new_step = self.runner.current_step  # fewer steps than asked if the loop stopped
+        return LoopResult(new_step, new_step - step, metrics, seconds, self.config.batch_size)
+
+    def _check_finite(self, result: LoopResult) -> None:
+        """Says how many steps were skipped as non-finite; stops the run, without saving,
+        once `max_nonfinite_steps` in a row were."""
+        skipped = int(result.metrics["nonfinite_steps"])
+        if not skipped:
+            return
+        first = result.step - result.num_steps + 1
+        log.warning("%d of steps %d-%d had a non-finite loss or gradient and were skipped on "
+                    "every replica", skipped, first, result.step)
+        in_a_row = int(self.runner.nonfinite_in_a_row.numpy())
+        limit = self.config.max_nonfinite_steps
+        if limit and in_a_row >= limit:
+            self.summaries.scalars("train", {"nonfinite_steps": float(skipped)}, result.step)
+            raise TrainingDiverged(
+                f"steps {result.step - in_a_row + 1}-{result.step}: {in_a_row} steps in a row "
+                f"had a non-finite loss or gradient (--max_nonfinite_steps={limit}); the run "
+                f"stops without saving. The last checkpoint holds the weights from before: "
+                f"{self.checkpoint.latest or 'none was saved'}. Look for bad records or lower "
+                f"--learning_rate, then run again to resume from it.")
 
     def _fit_plan(self, budget: StepBudget) -> None:
         """Sets the planned steps from the budget's measured throughput, and says so when the

@@ -113,3 +113,33 @@ def current_learning_rate(optimizer: keras.optimizers.Optimizer) -> tf.Tensor:
 def loss_scale(optimizer: keras.optimizers.Optimizer) -> tf.Tensor:
     scale = getattr(optimizer, "dynamic_scale", None)
     return tf.convert_to_tensor(1.0) if scale is None else tf.convert_to_tensor(scale)
+
+
+def apply_if_finite(optimizer: keras.optimizers.Optimizer, grads: list[tf.Tensor],
+                    variables: list[tf.Variable], finite: tf.Tensor) -> None:
+    """Applies `grads` when `finite` (a scalar bool, the same on every replica), else leaves
+    the weights, the optimizer's slots and its step count untouched. Called in a replica
+    context. A loss-scaled optimizer already skips non-finite steps (and lowers its scale):
+    it applies whatever it is given.
+
+    The condition is taken in a cross-replica context where the strategy needs one (as Keras'
+    LossScaleOptimizer does): a cond in a replica context cannot hold the merge_call that
+    `apply_gradients` makes under MirroredStrategy."""
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        optimizer.apply_gradients(zip(grads, variables))
+        return
+
+    def apply(grads: list[tf.Tensor]) -> None:
+        optimizer.apply_gradients(zip(grads, variables))
+
+    if tf.__internal__.distribute.strategy_supports_no_merge_call():
+        tf.cond(finite, lambda: apply(grads), lambda: None)
+        return
+
+    def cross_replica(distribution: tf.distribute.Strategy, grads, finite) -> None:
+        finite = distribution.experimental_local_results(finite)[0]
+        tf.cond(finite,
+                lambda: distribution.extended.call_for_each_replica(apply, args=(grads,)),
+                lambda: None)
+
+    tf.distribute.get_replica_context().merge_call(cross_replica, args=(grads, finite))

@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from loops.averaging import WeightAverage
 from loops.config import TrainConfig
-from loops.optimizers import current_learning_rate, loss_scale, make_optimizer
+from loops.optimizers import apply_if_finite, current_learning_rate, loss_scale, make_optimizer
 from pipelines.dataset import InputConfig, InputPipeline
 from textscanner.charset import load_charset
 from textscanner.losses import total_loss
@@ -47,6 +47,10 @@ class TrainRunner:
                                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
             self.average = WeightAverage(self.model.trainable_variables, config.ema_decay) \
                 if config.ema_decay else None
+            # Steps in a row whose loss or gradient was not finite (and were skipped).
+            self.nonfinite_in_a_row = tf.Variable(
+                0, dtype=tf.int64, trainable=False, name="nonfinite_in_a_row",
+                aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
         self.reset_input(config.runtime.seed)
         replica_step = self._replica_step
         if config.runtime.jit_compile:
@@ -56,8 +60,10 @@ class TrainRunner:
 
     # -- public API -----------------------------------------------------------------------------
     def train(self, num_steps: int) -> dict[str, float]:
-        """Runs `num_steps` steps on the run's input; returns the mean of each logged value
-        over them, once the steps have finished."""
+        """Runs `num_steps` steps on the run's input, or fewer if `max_nonfinite_steps` steps
+        in a row are skipped; returns, once the steps have finished, the mean of each logged
+        value over the steps that were applied and `nonfinite_steps`, the number skipped
+        because their loss or gradient was not finite."""
         return self.train_on(self.iterator, num_steps)
 
     def train_on(self, batches: Iterator, num_steps: int) -> dict[str, float]:
@@ -99,6 +105,9 @@ class TrainRunner:
     # -- compiled part --------------------------------------------------------------------------
     def _replica_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         variables = self.model.trainable_variables
+        # The forward pass updates the batch-norm statistics; a skipped step puts them back.
+        statistics = self.model.non_trainable_variables
+        before = [tf.identity(v) for v in statistics]
         with tf.GradientTape() as tape:
             outputs = self.model(batch["image"], training=True)
             terms = total_loss(outputs, batch, self.config.batch_size, self.config.loss)
@@ -111,28 +120,42 @@ class TrainRunner:
         factor = tf.constant(1.0)
         if self.config.optimizer.clip_norm > 0:
             factor = tf.minimum(1.0, self.config.optimizer.clip_norm / (grad_norm + 1e-12))
-        # A non-finite global norm poisons every replica alike, so that a loss-scaled
-        # optimizer skips the step on all of them.
-        factor = tf.where(tf.math.is_finite(grad_norm), factor, float("nan"))
+        # The global norm is the same on every replica, so all of them skip a non-finite
+        # step alike. (A loss-scaled optimizer judges its own gradients: poisoning them
+        # makes it skip on every replica too.)
+        finite = tf.math.is_finite(grad_norm)
+        factor = tf.where(finite, factor, float("nan"))
         grads = [g * tf.cast(factor, g.dtype) for g in grads]
-        self.optimizer.apply_gradients(zip(grads, variables))
-        return {**terms, "grad_norm": grad_norm}
+        apply_if_finite(self.optimizer, grads, variables, finite)
+        for variable, value in zip(statistics, before):
+            variable.assign(tf.where(finite, variable, value))
+        return {**terms, "grad_norm": grad_norm, "finite": tf.cast(finite, tf.float32)}
 
     def _train_loop(self, iterator, num_steps: tf.Tensor) -> dict[str, tf.Tensor]:
-        """Runs `num_steps` steps; returns the mean of each logged value over them."""
+        """Runs `num_steps` steps (fewer if too many in a row are skipped); returns the mean
+        of each logged value over the applied steps, and the number skipped."""
         totals = [tf.constant(0.0) for _ in LOGGED]
+        applied, skipped = tf.constant(0.0), tf.constant(0.0)
+        limit = self.config.max_nonfinite_steps
         for _ in tf.range(num_steps):
             per_replica = self.strategy.run(self._compiled_replica_step, args=(next(iterator),))
+            mean, total = tf.distribute.ReduceOp.MEAN, tf.distribute.ReduceOp.SUM
+            finite = self.strategy.reduce(mean, per_replica["finite"], axis=None) > 0
             values = []
             for name in LOGGED:
                 # Loss terms are per-replica shares of the global mean: sum them. The
                 # gradient norm is the same on every replica.
-                op = tf.distribute.ReduceOp.MEAN if name == "grad_norm" else \
-                    tf.distribute.ReduceOp.SUM
+                op = mean if name == "grad_norm" else total
                 values.append(self.strategy.reduce(op, per_replica[name], axis=None))
-            totals = [t + v for t, v in zip(totals, values)]
+            totals = [t + tf.where(finite, v, 0.0) for t, v in zip(totals, values)]
+            applied += tf.cast(finite, tf.float32)
+            skipped += 1.0 - tf.cast(finite, tf.float32)
+            self.nonfinite_in_a_row.assign(
+                tf.where(finite, tf.constant(0, tf.int64), self.nonfinite_in_a_row + 1))
             if self.average is not None:
                 self.average.update(self.strategy, self.step)
             self.step.assign_add(1)
-        count = tf.maximum(tf.cast(num_steps, tf.float32), 1.0)
-        return {name: t / count for name, t in zip(LOGGED, totals)}
+            if limit and self.nonfinite_in_a_row >= limit:
+                break
+        metrics = {name: t / tf.maximum(applied, 1.0) for name, t in zip(LOGGED, totals)}
+        return {**metrics, "nonfinite_steps": skipped}

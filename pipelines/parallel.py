@@ -108,7 +108,11 @@ def _parallel_map(fn, items, num_workers, initializer, initargs, chunksize, desc
                     break
                 payload = _pickle_chunk(chunk, describe)
                 in_flight[submitted] = chunk
-                worker.send(submitted, payload)
+                try:
+                    worker.send(submitted, payload)
+                except OSError:  # it died while idle (its pipe is closed): say how
+                    worker.chunk_index = None
+                    _raise_dead(worker, in_flight, describe)
                 submitted += 1
             if exhausted and not in_flight and not done:
                 finished = True

@@ -65,3 +65,21 @@ def test_a_killed_worker_ends_the_map():
                                           r"\(the out-of-memory killer, or kill -9\)"):
         list(results)
     assert not multiprocessing.active_children()
+
+
+def test_a_worker_killed_while_idle_ends_the_map_when_it_is_next_fed():
+    """The workers die between chunks; the next chunk is sent to a closed pipe."""
+    killed = []
+
+    def items():
+        yield from range(2)
+        for process in multiprocessing.active_children():  # both idle or finishing
+            os.kill(process.pid, signal.SIGKILL)
+            process.join()
+            killed.append(process.pid)
+        yield from range(2, 6)
+
+    with pytest.raises(WorkerError, match=r"worker process (\d+) killed by SIGKILL") as error:
+        list(ordered_map(fns.square, items(), 2, chunksize=1, describe=fns.describe))
+    assert int(error.value.args[0].split()[2]) in killed
+    assert not multiprocessing.active_children()
