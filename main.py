@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sys
 from typing import Callable
 
@@ -23,6 +24,8 @@ from loops import cpu
 FLAGS = absl_flags.FLAGS
 # `train` exits with this when too many steps in a row were not finite (--max_nonfinite_steps).
 DIVERGED_STATUS = 3
+# `train` stopped by SIGTERM (on this worker or another) or SIGINT exits 128 + the signal
+# (143, 130) after saving a checkpoint at the step it reached: run it again to resume.
 
 
 def cmd_synth(args: list[str]) -> int:
@@ -59,10 +62,15 @@ def cmd_inspect(args: list[str]) -> int:
 
 def cmd_train(args: list[str]) -> int:
     from flags import configs
-    from loops.controller import TrainingDiverged
+    from loops.cluster import PEER_LOST_STATUS, PeersUnreachable
+    from loops.controller import PeerLost, TrainingDiverged
     from loops.trainer import Trainer
     config = configs.train_config()
-    trainer = Trainer(config)
+    try:
+        trainer = Trainer(config)
+    except PeersUnreachable as e:
+        print(f"main.py train: {e}", file=sys.stderr)
+        return PEER_LOST_STATUS
     if trainer.chief:
         configs.save_flags(config.model_dir)
     try:
@@ -70,8 +78,19 @@ def cmd_train(args: list[str]) -> int:
     except TrainingDiverged as e:
         print(f"main.py train: {e}", file=sys.stderr)
         return DIVERGED_STATUS
+    except PeerLost as e:
+        print(f"main.py train: {e}", file=sys.stderr)
+        return PEER_LOST_STATUS
     print(json.dumps(result))
-    return 0
+    return _stopped_status(result.get("stopped_by"))
+
+
+def _stopped_status(stopped_by: str | None) -> int:
+    from loops.stop_request import exit_status
+    if stopped_by is None:
+        return 0
+    signum = signal.SIGINT if stopped_by == "SIGINT" else signal.SIGTERM
+    return exit_status(signum)
 
 
 def _recognizer():

@@ -90,7 +90,7 @@ def model_config():
 
 
 def train_config(model_dir: str | None = None, train_data: str | None = None):
-    from loops.config import OptimizerConfig, RuntimeConfig, TrainConfig
+    from loops.config import ClusterConfig, OptimizerConfig, RuntimeConfig, TrainConfig
     model_dir = model_dir or FLAGS.model_dir
     train_data = train_data or FLAGS.train_data or FLAGS.data
     if not model_dir or not train_data:
@@ -115,7 +115,11 @@ def train_config(model_dir: str | None = None, train_data: str | None = None):
         runtime=RuntimeConfig(strategy=FLAGS.strategy, devices=tuple(FLAGS.devices),
                               cpu_devices=FLAGS.cpu_devices,
                               mixed_precision=FLAGS.mixed_precision,
-                              jit_compile=FLAGS.jit_compile, seed=FLAGS.seed),
+                              jit_compile=FLAGS.jit_compile, seed=FLAGS.seed,
+                              cluster=ClusterConfig(
+                                  source=FLAGS.cluster, port_base=FLAGS.slurm_port_base,
+                                  collective=FLAGS.collective,
+                                  start_timeout_seconds=FLAGS.cluster_start_timeout)),
         deterministic=FLAGS.deterministic)
 
 

@@ -3,7 +3,7 @@
 from absl import flags
 
 from flags import checks
-from loops.options import PRECISIONS, STRATEGIES
+from loops.options import CLUSTER_SOURCES, COLLECTIVES, PRECISIONS, STRATEGIES
 from pipelines.sources import INPUT_FORMATS
 from textscanner.config import INPUT_HEIGHT, INPUT_WIDTH, NUM_SLOTS, ModelConfig
 
@@ -118,6 +118,16 @@ flags.DEFINE_bool("class_balance", True, "Class-balanced L_s (CA-FCN).")
 flags.DEFINE_enum("mixed_precision", "none", list(PRECISIONS), "Compute precision.")
 flags.DEFINE_enum("strategy", "default", list(STRATEGIES), "tf.distribute strategy.")
 flags.DEFINE_list("devices", [], "mirrored/one_device: explicit devices, e.g. /gpu:0,/gpu:1.")
+flags.DEFINE_enum("cluster", "auto", list(CLUSTER_SOURCES), "multi_worker: where the workers "
+                  "are listed: TF_CONFIG, or SLURM's environment inside srun (auto: "
+                  "TF_CONFIG if set, else SLURM).")
+flags.DEFINE_integer("slurm_port_base", 8888, "multi_worker under SLURM: task i of a node "
+                     "listens on this port + i.", lower_bound=1, upper_bound=65535)
+flags.DEFINE_enum("collective", "auto", list(COLLECTIVES), "multi_worker: all-reduce "
+                  "implementation (nccl on GPUs, ring elsewhere; auto chooses).")
+flags.DEFINE_float("cluster_start_timeout", 600.0, "multi_worker: seconds a worker waits for "
+                   "all its peers at start-up before failing with their addresses.",
+                   lower_bound=1.0)
 flags.DEFINE_integer("cpu_devices", 0, "Split the CPU into N logical devices (to run "
                                        "--strategy=mirrored on a machine without GPUs).",
                      lower_bound=0)

@@ -16,8 +16,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import signal
-import threading
 
 import tensorflow as tf
 
@@ -126,28 +124,3 @@ def restore_weights_only(model, path: str) -> str:
         restore_verified(tf.train.Checkpoint(**{AVERAGE: average}), path,
                          model.trainable_variables, partial=True)
     return path
-
-
-class StopRequest:
-    """Set by SIGTERM/SIGINT: the loop saves a checkpoint and exits cleanly."""
-
-    def __init__(self):
-        self.event = threading.Event()
-        self._previous = {}
-
-    def __enter__(self) -> "StopRequest":
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum, frame) -> None:
-        log.warning("received signal %d: saving a checkpoint and stopping", signum)
-        self.event.set()
-
-    def __exit__(self, *exc) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-
-    def __bool__(self) -> bool:
-        return self.event.is_set()

@@ -24,6 +24,15 @@ class OptimizerConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class ClusterConfig:
+    """Where --strategy=multi_worker finds its workers (loops/cluster.py)."""
+    source: str = "auto"  # auto | tf_config | slurm
+    port_base: int = 8888  # slurm: task i of a node listens on port_base + i
+    collective: str = "auto"  # auto | ring | nccl
+    start_timeout_seconds: float = 600.0  # how long a worker waits for its peers
+
+
+@dataclasses.dataclass(frozen=True)
 class RuntimeConfig:
     strategy: str = "default"  # default | one_device | mirrored | multi_worker
     devices: tuple[str, ...] = ()  # mirrored/one_device: explicit devices
@@ -31,6 +40,7 @@ class RuntimeConfig:
     mixed_precision: str = "none"  # none | float16 | bfloat16
     jit_compile: bool = False
     seed: int = 0
+    cluster: ClusterConfig = ClusterConfig()
 
 
 @dataclasses.dataclass(frozen=True)

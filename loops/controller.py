@@ -6,22 +6,24 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import logging
 import os
+import signal
 import time
 
 import tensorflow as tf
 
 from loops import strategies
 from loops.budget import StepBudget
-from loops.checkpoints import (AVERAGE, StopRequest, TrainingCheckpoint,
-                               restore_weights_only)
+from loops.checkpoints import AVERAGE, TrainingCheckpoint, restore_weights_only
 from loops.config import TrainConfig
 from loops.evaluation import evaluate_dataset, format_samples, format_table
 from loops.model_io import save_spec
 from loops.options import precision_name
 from loops.recognizer import Recognizer
 from loops.runner import LOGGED, TrainRunner
+from loops.stop_request import StopRequest
 from loops.summaries import Summaries
 from pipelines.dataset import InputConfig, InputPipeline
 from textscanner.charset_tf import CharsetLookup
@@ -31,6 +33,16 @@ log = logging.getLogger(__name__)
 
 class TrainingDiverged(RuntimeError):
     """Too many steps in a row had a non-finite loss or gradient (`main.py train` exits 3)."""
+
+
+class PeerLost(RuntimeError):
+    """A multi-worker run lost contact with another worker (`main.py train` exits
+    `loops.cluster.PEER_LOST_STATUS`)."""
+
+
+# What a collective raises when a peer died, stopped answering heartbeats or left.
+_PEER_ERRORS = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError,
+                tf.errors.CancelledError, tf.errors.AbortedError)
 
 
 @dataclasses.dataclass
@@ -113,7 +125,7 @@ class Controller:
             runner.planned_steps.assign(cfg.train_steps)
         preview = self._preview_batch() if self.chief else None
         last_save = step
-        with StopRequest() as stop:
+        with StopRequest([runner.request_stop]) as stop:
             while step < self.planned_steps and not stop:
                 elapsed = time.perf_counter() - start_time
                 if cfg.max_train_seconds and elapsed > cfg.max_train_seconds:
@@ -121,8 +133,11 @@ class Controller:
                                 "learning-rate schedule did not finish", cfg.max_train_seconds,
                                 step, self.planned_steps)
                     break
-                result = self._run_loop(step)
+                result = self._run_loop_or_lose_peer(step)
                 step = result.step
+                if result.metrics["stop_requested"] and not stop:
+                    stop.set(message=f"another worker asked to stop: stopped at step "
+                                     f"{step}; saving a checkpoint")
                 self._check_finite(result)
                 if budget.update(step, time.perf_counter() - start_time):
                     self._fit_plan(budget)
@@ -139,7 +154,13 @@ class Controller:
         if step != last_save or not self.checkpoint.latest:
             self._save(step)
         final = {"step": step, "planned_steps": self.planned_steps,
-                 "train_seconds": time.perf_counter() - start_time}
+                 "train_seconds": time.perf_counter() - start_time,
+                 "trainable_weights_sha256": weights_digest(runner.model)}
+        if stop:
+            final["stopped_by"] = signal.Signals(stop.signum).name if stop.signum \
+                else "another worker"
+            log.warning("stopped at step %d of %d (%s); run the same command again to resume "
+                        "from the checkpoint", step, self.planned_steps, final["stopped_by"])
         if cfg.eval_data and not stop:
             final["eval"] = self.evaluate(step)
         if runner.pipeline.skipped_counts():
@@ -169,6 +190,22 @@ class Controller:
         seconds = time.perf_counter() - start
         new_step = self.runner.current_step  # fewer steps than asked if the loop stopped
         return LoopResult(new_step, new_step - step, metrics, seconds, self.config.batch_size)
+
+    def _run_loop_or_lose_peer(self, step: int) -> LoopResult:
+        """`_run_loop`; in a multi-worker run, a peer's failure becomes a `PeerLost` that
+        names the step and the checkpoint to resume from."""
+        if self.config.runtime.strategy != "multi_worker":
+            return self._run_loop(step)
+        try:
+            return self._run_loop(step)
+        except _PEER_ERRORS as e:
+            detail = next((line.strip() for line in str(e).splitlines()
+                           if "aborted by" in line or "unhealthy" in line), "")
+            raise PeerLost(
+                f"lost contact with another worker after step {step} ({type(e).__name__}"
+                f"{': ' + detail if detail else ''}). The job cannot go on without it: "
+                f"restart every worker; they resume from "
+                f"{self.checkpoint.latest or 'the start (no checkpoint yet)'}.") from None
 
     def _check_finite(self, result: LoopResult) -> None:
         """Says how many steps were skipped as non-finite; stops the run, without saving,
@@ -242,6 +279,16 @@ class Controller:
             is_training=False, keep_aspect=cfg.keep_aspect, deterministic=True),
             self.runner.charset)
         return next(iter(pipeline()))
+
+
+def weights_digest(model: tf.keras.Model) -> str:
+    """A short digest of the model's trainable weights, which every worker of a run holds
+    alike. (Batch-norm statistics are each replica's own unless --sync_batch_norm; the
+    chief's first replica's are saved.)"""
+    digest = hashlib.sha256()
+    for variable in model.trainable_weights:
+        digest.update(variable.numpy().tobytes())
+    return digest.hexdigest()[:16]
 
 
 def _crossed(result: LoopResult, every: int) -> bool:

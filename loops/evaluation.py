@@ -7,8 +7,6 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-import tensorflow as tf
-
 from loops.recognizer import Recognizer
 
 if TYPE_CHECKING:

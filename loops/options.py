@@ -1,6 +1,8 @@
 """Names of the runtime options, importable without TensorFlow (flags use them)."""
 
 STRATEGIES = ("default", "one_device", "mirrored", "multi_worker")
+CLUSTER_SOURCES = ("auto", "tf_config", "slurm")  # where multi_worker finds its workers
+COLLECTIVES = ("auto", "ring", "nccl")
 PRECISIONS = {"none": "float32", "float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
 
 

@@ -51,6 +51,9 @@ class TrainRunner:
             self.nonfinite_in_a_row = tf.Variable(
                 0, dtype=tf.int64, trainable=False, name="nonfinite_in_a_row",
                 aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+        # Set from any thread (loops/stop_request.py); read by the loop after every step. Not
+        # a distributed variable: each worker has its own, and the loop sums them.
+        self.stop_flag = tf.Variable(0.0, trainable=False, name="stop_flag")
         self.reset_input(config.runtime.seed)
         replica_step = self._replica_step
         if config.runtime.jit_compile:
@@ -61,15 +64,21 @@ class TrainRunner:
     # -- public API -----------------------------------------------------------------------------
     def train(self, num_steps: int) -> dict[str, float]:
         """Runs `num_steps` steps on the run's input, or fewer if `max_nonfinite_steps` steps
-        in a row are skipped; returns, once the steps have finished, the mean of each logged
-        value over the steps that were applied and `nonfinite_steps`, the number skipped
-        because their loss or gradient was not finite."""
+        in a row are skipped or a stop is requested (`request_stop`, on any worker); returns,
+        once the steps have finished, the mean of each logged value over the steps that were
+        applied, `nonfinite_steps`, the number skipped because their loss or gradient was not
+        finite, and `stop_requested` (1.0 or 0.0)."""
         return self.train_on(self.iterator, num_steps)
 
     def train_on(self, batches: Iterator, num_steps: int) -> dict[str, float]:
         """`train` on another source of distributed batches (benchmarks feed one batch)."""
         metrics = self._loop(batches, tf.constant(num_steps))
         return {name: float(value) for name, value in metrics.items()}  # waits for the steps
+
+    def request_stop(self) -> None:
+        """Makes the running loop (or the next one) stop after its current step, on every
+        worker: safe to call from any thread."""
+        self.stop_flag.assign(1.0)
 
     def reset_input(self, seed: int) -> None:
         """A new input order, seeded by `seed`."""
@@ -131,22 +140,32 @@ class TrainRunner:
             variable.assign(tf.where(finite, variable, value))
         return {**terms, "grad_norm": grad_norm, "finite": tf.cast(finite, tf.float32)}
 
+    def _replica_step_and_stop_flag(self, batch: dict[str, tf.Tensor]) -> tf.Tensor:
+        """The step's logged values, `finite` and this worker's stop flag as one vector, so
+        that a step needs one all-reduce for all of them."""
+        values = self._compiled_replica_step(batch)
+        return tf.stack([tf.cast(values[name], tf.float32) for name in LOGGED]
+                        + [values["finite"], self.stop_flag.read_value()])
+
     def _train_loop(self, iterator, num_steps: tf.Tensor) -> dict[str, tf.Tensor]:
-        """Runs `num_steps` steps (fewer if too many in a row are skipped); returns the mean
-        of each logged value over the applied steps, and the number skipped."""
+        """Runs `num_steps` steps, fewer if too many in a row are skipped or a stop is
+        requested on any worker; returns the mean of each logged value over the applied
+        steps, the number skipped and whether a stop was requested."""
         totals = [tf.constant(0.0) for _ in LOGGED]
         applied, skipped = tf.constant(0.0), tf.constant(0.0)
+        stop_requested = tf.constant(False)
         limit = self.config.max_nonfinite_steps
+        replicas = float(self.strategy.num_replicas_in_sync)
         for _ in tf.range(num_steps):
-            per_replica = self.strategy.run(self._compiled_replica_step, args=(next(iterator),))
-            mean, total = tf.distribute.ReduceOp.MEAN, tf.distribute.ReduceOp.SUM
-            finite = self.strategy.reduce(mean, per_replica["finite"], axis=None) > 0
-            values = []
-            for name in LOGGED:
-                # Loss terms are per-replica shares of the global mean: sum them. The
-                # gradient norm is the same on every replica.
-                op = mean if name == "grad_norm" else total
-                values.append(self.strategy.reduce(op, per_replica[name], axis=None))
+            per_replica = self.strategy.run(self._replica_step_and_stop_flag,
+                                            args=(next(iterator),))
+            # Loss terms are per-replica shares of the global mean: their sum is the global
+            # loss. The gradient norm and `finite` are the same on every replica.
+            summed = self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+            values = [summed[i] for i in range(len(LOGGED))]
+            values[LOGGED.index("grad_norm")] /= replicas
+            finite = summed[len(LOGGED)] > 0
+            stop_requested = summed[len(LOGGED) + 1] > 0
             totals = [t + tf.where(finite, v, 0.0) for t, v in zip(totals, values)]
             applied += tf.cast(finite, tf.float32)
             skipped += 1.0 - tf.cast(finite, tf.float32)
@@ -155,7 +174,10 @@ class TrainRunner:
             if self.average is not None:
                 self.average.update(self.strategy, self.step)
             self.step.assign_add(1)
+            if stop_requested:
+                break
             if limit and self.nonfinite_in_a_row >= limit:
                 break
         metrics = {name: t / tf.maximum(applied, 1.0) for name, t in zip(LOGGED, totals)}
-        return {**metrics, "nonfinite_steps": skipped}
+        return {**metrics, "nonfinite_steps": skipped,
+                "stop_requested": tf.cast(stop_requested, tf.float32)}

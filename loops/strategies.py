@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from typing import TYPE_CHECKING
 
 import keras
 import tensorflow as tf
 
 from loops import cpu
+from loops.cluster import multi_worker_strategy
+from loops.config import ClusterConfig
 from loops.options import PRECISIONS, STRATEGIES
 
 if TYPE_CHECKING:
@@ -27,9 +27,11 @@ def split_cpu(count: int) -> None:
         cpus[0], [tf.config.LogicalDeviceConfiguration() for _ in range(count)])
 
 
-def make_strategy(name: str, devices: tuple[str, ...] = ()) -> tf.distribute.Strategy:
+def make_strategy(name: str, devices: tuple[str, ...] = (),
+                  cluster: ClusterConfig = ClusterConfig()) -> tf.distribute.Strategy:
     """default: no distribution; one_device: the first GPU (or CPU) or devices[0];
-    mirrored: all local GPUs or `devices`; multi_worker: the cluster in TF_CONFIG."""
+    mirrored: all local GPUs or `devices`; multi_worker: the cluster of TF_CONFIG or SLURM
+    (loops/cluster.py)."""
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "one_device":
@@ -39,10 +41,8 @@ def make_strategy(name: str, devices: tuple[str, ...] = ()) -> tf.distribute.Str
     if name == "mirrored":
         return tf.distribute.MirroredStrategy(list(devices) or None)
     if name == "multi_worker":
-        if "TF_CONFIG" not in os.environ:
-            raise ValueError("--strategy=multi_worker needs TF_CONFIG describing the cluster")
-        log.info("joining cluster %s", json.loads(os.environ["TF_CONFIG"]).get("cluster"))
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return multi_worker_strategy(cluster.source, cluster.port_base, cluster.collective,
+                                     cluster.start_timeout_seconds)
     raise ValueError(f"unknown strategy {name!r}; choose one of {STRATEGIES}")
 
 
@@ -84,7 +84,7 @@ def set_up_runtime(runtime: RuntimeConfig, deterministic: bool = False
     if deterministic:
         tf.config.experimental.enable_op_determinism()
     set_precision(runtime.mixed_precision)
-    strategy = make_strategy(runtime.strategy, runtime.devices)
+    strategy = make_strategy(runtime.strategy, runtime.devices, runtime.cluster)
     log.info("strategy %s (%s) with %d replica(s)", runtime.strategy,
              type(strategy).__name__, strategy.num_replicas_in_sync)
     return strategy

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import sys
 
 import tensorflow as tf
 

@@ -7,7 +7,6 @@ import tensorflow as tf
 from pipelines import decode
 from pipelines.augment import AugmentConfig
 from pipelines.dataset import InputConfig, InputPipeline
-from tests.conftest import encode_image
 from tests.helpers import block_word, write_records
 from textscanner.charset import load_charset
 from textscanner.targets import TargetConfig

@@ -2,7 +2,6 @@
 state and batch-norm statistics untouched), counted, and too many in a row stop the run with
 its last checkpoint intact."""
 
-import dataclasses
 import os
 import subprocess
 import sys

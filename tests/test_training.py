@@ -73,21 +73,26 @@ def test_sigkill_then_restart_continues_exactly(tmp_path, synth_data):
         np.testing.assert_allclose(got[key], ref[key], rtol=1e-5, atol=1e-6, err_msg=key)
 
 
-def test_sigterm_saves_and_exits_cleanly(tmp_path, synth_data):
+def test_sigterm_stops_after_the_current_step_and_saves(tmp_path, synth_data):
+    """SIGTERM mid-loop: the compiled loop of 1,000 steps stops after the step it is in."""
     model_dir = str(tmp_path / "m")
+    flags = [f for f in TRAIN_FLAGS if not f.startswith("--steps_per_loop")]
     proc = subprocess.Popen(main_cmd("train", f"--train_data={synth_data}",
                                      f"--model_dir={model_dir}", "--train_steps=100000",
-                                     *TRAIN_FLAGS), env=env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                                     "--steps_per_loop=1000", *flags), env=env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 240
-    while not os.path.exists(f"{model_dir}/ckpt-10.index") and time.time() < deadline:
+    while not os.path.exists(f"{model_dir}/model_spec.json") and time.time() < deadline:
         time.sleep(0.05)
+    time.sleep(8)  # into the first loop (a signal before it would stop after step 1)
     proc.send_signal(signal.SIGTERM)
     stdout, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 0, stderr[-2000:]
-    step = json.loads(stdout.strip().splitlines()[-1])["step"]
-    assert step >= 10 and tf.train.latest_checkpoint(model_dir).endswith(f"ckpt-{step}")
-    assert "saving a checkpoint and stopping" in stderr
+    assert proc.returncode == 128 + signal.SIGTERM, stderr[-2000:]
+    final = json.loads(stdout.strip().splitlines()[-1])
+    step = final["step"]
+    assert final["stopped_by"] == "SIGTERM"
+    assert 1 <= step < 1000 and tf.train.latest_checkpoint(model_dir).endswith(f"ckpt-{step}")
+    assert "received SIGTERM: stopping after the current step" in stderr
 
 
 @pytest.mark.parametrize("precision", ["bfloat16", "float16"])
