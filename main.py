@@ -99,7 +99,8 @@ def _recognizer():
     from loops.model_io import recognizer_from_checkpoint
     if not FLAGS.model_dir:
         raise app.UsageError("give --model_dir (a training folder) or --saved_model")
-    if not os.path.isdir(FLAGS.model_dir):
+    from textscanner import storage
+    if not storage.isdir(FLAGS.model_dir):
         raise app.UsageError(f"--model_dir={FLAGS.model_dir} is not a folder")
     decode = configs.decode_config() if _decode_flags_given() else None
     return recognizer_from_checkpoint(FLAGS.model_dir, FLAGS.checkpoint, decode)
@@ -136,7 +137,8 @@ def cmd_evaluate(args: list[str]) -> int:
         print(format_table("total (pooled over the sets)", results["total"]))
     output = results if len(results) > 1 else next(iter(results.values()))
     if FLAGS.metrics_json:
-        with open(FLAGS.metrics_json, "w") as f:
+        from textscanner import storage
+        with storage.open_file(FLAGS.metrics_json, "w") as f:
             json.dump(output, f, indent=1)
     return 0
 

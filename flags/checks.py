@@ -7,7 +7,6 @@ starts; a failing one ends the run with one line naming the flag and the rule (s
 
 from __future__ import annotations
 
-import glob
 import importlib.util
 import os
 import pkgutil
@@ -16,6 +15,7 @@ import sys
 from absl import flags
 
 from pipelines.tfrecord_files import NotATFRecordFile, expand_patterns
+from textscanner import storage
 from textscanner.charset import NAMED_CHARSETS, load_charset
 from textscanner.config import INPUT_MULTIPLE
 
@@ -101,14 +101,14 @@ def check_decay_fractions(values: list[str]) -> None:
 
 
 def check_charset(spec: str) -> None:
-    if spec not in NAMED_CHARSETS and not os.path.isfile(spec):
+    if spec not in NAMED_CHARSETS and not storage.isfile(spec):
         raise flags.ValidationError(f"{spec!r} is neither a named set {list(NAMED_CHARSETS)} "
                                     f"nor an existing file")
     load_charset(spec)  # a file must also parse: one character per line, UTF-8
 
 
 def check_existing_path(path: str) -> None:
-    if not os.path.exists(path):
+    if not storage.exists(path):
         raise flags.ValidationError(f"{path} does not exist")
 
 
@@ -119,13 +119,13 @@ def check_fonts(paths: list[str]) -> None:
 
 
 def check_checkpoint(path: str) -> None:
-    if not (os.path.isdir(path) or glob.glob(path + ".index")):
+    if not (storage.isdir(path) or storage.glob(path + ".index")):
         raise flags.ValidationError(f"{path} is neither a folder nor a checkpoint (no "
                                     f"{path}.index)")
 
 
 def check_saved_model(path: str) -> None:
-    if not os.path.isfile(os.path.join(path, "saved_model.pb")):
+    if not storage.isfile(os.path.join(path, "saved_model.pb")):
         raise flags.ValidationError(f"{path} is not a SavedModel folder (no saved_model.pb)")
 
 

@@ -38,9 +38,11 @@ def _require(*names: str) -> None:
 def save_flags(folder: str) -> str:
     """Writes the flags of this run into `folder/flags.txt` (usable as --flagfile)."""
     import os
-    os.makedirs(folder, exist_ok=True)
+
+    from textscanner import storage
+    storage.makedirs(folder)
     path = os.path.join(folder, "flags.txt")
-    with open(path, "w", encoding="utf-8") as f:
+    with storage.open_file(path, "w", encoding="utf-8") as f:
         f.write(FLAGS.flags_into_string())
     return path
 

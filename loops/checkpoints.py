@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 
 import tensorflow as tf
+
+from textscanner import storage
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ class TrainingCheckpoint:
     def save(self, step: int) -> str:
         path = self.manager.save(checkpoint_number=step)
         if not self.chief:
-            shutil.rmtree(self.directory, ignore_errors=True)
+            storage.rmtree(self.directory)
         return path
 
 
@@ -105,18 +106,21 @@ AVERAGE = "average"  # the checkpoint key of a WeightAverage (loops/averaging.py
 
 
 def has_weight_average(path: str) -> bool:
-    return any(name.startswith(AVERAGE + "/") for name, _ in tf.train.list_variables(path))
+    """True if the checkpoint file `path` holds a WeightAverage. (Read by file name:
+    `tf.train.list_variables` first asks whether the path is a folder, which ram:// answers
+    yes for any prefix of a file's name.)"""
+    names = tf.compat.v1.train.NewCheckpointReader(path).get_variable_to_shape_map()
+    return any(name.startswith(AVERAGE + "/") for name in names)
 
 
 def restore_weights_only(model, path: str) -> str:
     """Model weights from a training checkpoint (file or folder), nothing else: for
     evaluation, prediction, export and warm starts. Where training kept an exponential
     moving average of the weights, the trainable weights are the averaged ones."""
-    if os.path.isdir(path):
-        found = tf.train.latest_checkpoint(path)
-        if found is None:
-            raise FileNotFoundError(f"no checkpoint in {path}")
-        path = found
+    found = tf.train.latest_checkpoint(path) if storage.isdir(path) else None
+    if found is None and not storage.exists(path + ".index"):
+        raise FileNotFoundError(f"no checkpoint in {path}")
+    path = found or path
     checkpoint = tf.train.Checkpoint(model=model, model_weights=ModelWeights(model))
     restore_verified(checkpoint, path, model.weights, partial=True)
     if has_weight_average(path):

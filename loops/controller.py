@@ -8,7 +8,6 @@ import contextlib
 import dataclasses
 import hashlib
 import logging
-import os
 import signal
 import time
 
@@ -26,6 +25,7 @@ from loops.runner import LOGGED, TrainRunner
 from loops.stop_request import StopRequest
 from loops.summaries import Summaries
 from pipelines.dataset import InputConfig, InputPipeline
+from textscanner import storage
 from textscanner.charset_tf import CharsetLookup
 
 log = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ class Controller:
         """Trains to the planned step (or a stop request); returns the final step, the plan,
         the seconds spent and, with eval_data, the final evaluation."""
         cfg, runner = self.config, self.runner
-        os.makedirs(cfg.model_dir, exist_ok=True)
+        storage.makedirs(cfg.model_dir)
         if self.chief:
             save_spec(cfg.model_dir, runner.model.config, runner.charset, cfg.decode,
                       cfg.keep_aspect)

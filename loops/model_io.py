@@ -6,12 +6,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
 
 import tensorflow as tf
 
 from loops.checkpoints import restore_weights_only
 from loops.recognizer import Recognizer
+from textscanner import storage
 from textscanner.charset import Charset, load_charset
 from textscanner.charset_tf import CharsetLookup
 from textscanner.config import DecodeConfig, ModelConfig
@@ -25,25 +25,25 @@ CHARSET_FILE = "charset.txt"
 def save_spec(model_dir: str, model_config: ModelConfig, charset: Charset,
               decode_config: DecodeConfig, keep_aspect: bool) -> str:
     """Writes model_spec.json and charset.txt so that model_dir alone is enough to predict."""
-    os.makedirs(model_dir, exist_ok=True)
-    with open(os.path.join(model_dir, CHARSET_FILE), "w", encoding="utf-8") as f:
+    storage.makedirs(model_dir)
+    with storage.open_file(os.path.join(model_dir, CHARSET_FILE), "w", encoding="utf-8") as f:
         f.write("".join(c + "\n" for c in charset.chars))
     spec = {"model": dataclasses.asdict(model_config), "charset_name": charset.name,
             "case_fold": charset.case_fold, "decode": dataclasses.asdict(decode_config),
             "keep_aspect": keep_aspect}
     spec["model"]["backbone_weights"] = None  # the checkpoints hold the weights
     path = os.path.join(model_dir, SPEC_FILE)
-    with open(path, "w", encoding="utf-8") as f:
+    with storage.open_file(path, "w", encoding="utf-8") as f:
         json.dump(spec, f, indent=1)
     return path
 
 
 def load_spec(model_dir: str) -> tuple[ModelConfig, Charset, DecodeConfig, bool]:
     path = os.path.join(model_dir, SPEC_FILE)
-    if not os.path.isfile(path):
+    if not storage.isfile(path):
         raise FileNotFoundError(f"{model_dir} has no {SPEC_FILE}: not a TextScanner model "
                                 f"directory (train writes it)")
-    with open(path, encoding="utf-8") as f:
+    with storage.open_file(path, encoding="utf-8") as f:
         spec = json.load(f)
     model = spec["model"]
     model["order_channels"] = tuple(model["order_channels"])
@@ -65,8 +65,10 @@ def recognizer_from_checkpoint(model_dir: str, checkpoint: str | None = None,
 def export_saved_model(recognizer: Recognizer, export_dir: str) -> str:
     """SavedModel whose `serving_default` takes encoded images (tf.string [N]) and returns
     `text` (tf.string [N]) and `confidence` (float32 [N]); `read_images` takes float images."""
-    tmp = export_dir.rstrip("/") + ".tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
+    # Locally, written beside and renamed into place; remote filesystems may not rename
+    # folders, so there it is written in place.
+    tmp = export_dir if storage.is_url(export_dir) else export_dir.rstrip("/") + ".tmp"
+    storage.rmtree(tmp)
     tf.saved_model.save(recognizer, tmp, signatures={
         "serving_default": recognizer.read_encoded,
         "read_images": recognizer.read_images,
@@ -74,8 +76,9 @@ def export_saved_model(recognizer: Recognizer, export_dir: str) -> str:
     # The charset and preprocessing spec travel with the SavedModel (for `evaluate`).
     save_spec(os.path.join(tmp, EXTRA_DIR), recognizer.model.config, recognizer.lookup.charset,
               recognizer.decode_config, recognizer.keep_aspect)
-    shutil.rmtree(export_dir, ignore_errors=True)
-    os.replace(tmp, export_dir)
+    if tmp != export_dir:
+        storage.rmtree(export_dir)
+        storage.rename(tmp, export_dir)
     return export_dir
 
 
@@ -83,7 +86,7 @@ class SavedModelReader:
     """Reads images with an exported SavedModel, like a Recognizer does."""
 
     def __init__(self, export_dir: str):
-        if not os.path.isdir(export_dir):
+        if not storage.isdir(export_dir):
             raise FileNotFoundError(f"no SavedModel at {export_dir}")
         self.loaded = tf.saved_model.load(export_dir)
         self.serving = self.loaded.signatures["serving_default"]

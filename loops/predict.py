@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import glob
-import os
 from typing import Iterator, Protocol
 
 import tensorflow as tf
+
+from textscanner import storage
 
 
 class EncodedReader(Protocol):
@@ -19,7 +19,7 @@ def expand_paths(patterns: list[str]) -> list[str]:
     kept so that it is reported."""
     paths: list[str] = []
     for pattern in patterns:
-        matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+        matches = storage.glob(pattern) if storage.has_magic(pattern) else [pattern]
         paths.extend(matches or [pattern])
     return paths
 
@@ -47,11 +47,10 @@ def predict_files(reader: EncodedReader, paths: list[str], batch_size: int = 32
         pending.clear()
 
     for path in paths:
-        if not os.path.isfile(path):
+        if not storage.isfile(path):
             yield path, "no such file", None
             continue
-        with open(path, "rb") as f:
-            data = f.read()
+        data = storage.read_bytes(path)
         problem = "empty file" if not data else _decodable(data)
         if problem:
             yield path, problem, None

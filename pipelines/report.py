@@ -7,6 +7,8 @@ import dataclasses
 import json
 import logging
 
+from textscanner import storage
+
 log = logging.getLogger(__name__)
 
 
@@ -41,5 +43,5 @@ class ConversionReport:
                 "errors": self.errors}
 
     def save(self, path: str) -> None:
-        with open(path, "w", encoding="utf-8") as f:
+        with storage.open_file(path, "w", encoding="utf-8") as f:
             json.dump(self.to_json(), f, ensure_ascii=False, indent=1)

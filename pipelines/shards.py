@@ -7,6 +7,7 @@ import os
 import tensorflow as tf
 
 from pipelines.tfrecord_files import SHARD_PATTERN
+from textscanner import storage
 
 
 def shard_paths(prefix: str, num_shards: int) -> list[str]:
@@ -30,8 +31,7 @@ class ShardedWriter:
     def __init__(self, prefix: str, num_shards: int):
         if num_shards < 1:
             raise ValueError(f"num_shards must be >= 1, got {num_shards}")
-        folder = os.path.dirname(os.path.abspath(prefix))
-        os.makedirs(folder, exist_ok=True)
+        storage.makedirs(storage.dirname(prefix))
         self.paths = shard_paths(prefix, num_shards)
         self._tmp = [f"{p}.tmp-{os.getpid()}" for p in self.paths]
         self._writers = [tf.io.TFRecordWriter(t) for t in self._tmp]
@@ -45,15 +45,14 @@ class ShardedWriter:
         for w in self._writers:
             w.close()
         for tmp, final in zip(self._tmp, self.paths):
-            os.replace(tmp, final)
+            storage.rename(tmp, final)
         return self.paths
 
     def abort(self) -> None:
         for w in self._writers:
             w.close()
         for tmp in self._tmp:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+            storage.remove(tmp)
 
     def __enter__(self) -> "ShardedWriter":
         return self

@@ -7,12 +7,13 @@ import os
 from typing import Iterator
 
 from pipelines.validation import RawItem, RecordError
+from textscanner import storage
 
 INPUT_FORMATS = ("tsv", "jsonl", "lmdb")
 
 
 def _lines(path: str) -> Iterator[tuple[int, bytes]]:
-    with open(path, "rb") as f:
+    with storage.open_file(path, "rb") as f:
         for line_no, raw in enumerate(f, 1):
             raw = raw.rstrip(b"\r\n")
             if raw.strip():
@@ -28,7 +29,7 @@ def _decode_line(raw: bytes) -> tuple[str, RecordError | None]:
 
 def read_tsv(path: str, image_root: str | None = None) -> Iterator[RawItem]:
     """`relative/path.png<TAB>text` per line."""
-    root = image_root or os.path.dirname(os.path.abspath(path))
+    root = image_root or storage.dirname(path)
     for line_no, raw in _lines(path):
         source = f"{path}:{line_no}"
         line, error = _decode_line(raw)
@@ -43,7 +44,7 @@ def read_tsv(path: str, image_root: str | None = None) -> Iterator[RawItem]:
 
 def read_jsonl(path: str, image_root: str | None = None) -> Iterator[RawItem]:
     """`{"image": ..., "text": ..., "char_boxes": [...]}` per line (char_boxes optional)."""
-    root = image_root or os.path.dirname(os.path.abspath(path))
+    root = image_root or storage.dirname(path)
     for line_no, raw in _lines(path):
         source = f"{path}:{line_no}"
         line, error = _decode_line(raw)

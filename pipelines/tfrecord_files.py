@@ -3,8 +3,9 @@ flags are checked before TensorFlow starts)."""
 
 from __future__ import annotations
 
-import glob
 import struct
+
+from textscanner import storage
 
 # What `convert` and `synth` write for PREFIX; a glob that also matches the report (e.g.
 # `data/*`) is caught by the header check below.
@@ -24,20 +25,20 @@ def expand_patterns(patterns: str | list[str], check: bool = True) -> list[str]:
     `check`, each file's first record header is verified (see check_tfrecord_file)."""
     if isinstance(patterns, str):
         patterns = [p for p in patterns.split(",") if p]
-    files = sorted({f for p in patterns for f in glob.glob(p)})
-    if not files:
+    found = sorted({f for p in patterns for f in storage.glob(p)})
+    if not found:
         raise FileNotFoundError(f"no files match {','.join(patterns)}")
     if check:
-        for path in files:
+        for path in found:
             check_tfrecord_file(path)
-    return files
+    return found
 
 
 def check_tfrecord_file(path: str) -> None:
     """Raises NotATFRecordFile unless `path` is empty or starts with a valid record header
     (8-byte length and its masked CRC-32C): the cheapest check that tells a TFRecord file from
     anything else."""
-    with open(path, "rb") as f:
+    with storage.open_file(path, "rb") as f:
         header = f.read(12)
     if not header:
         return  # an empty shard holds no records, and is valid

@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from pipelines.records import WordRecord
+from textscanner import storage
 from textscanner.charset import Charset, normalize_text
 from textscanner.config import NUM_SLOTS
 
@@ -52,8 +53,7 @@ def read_image(item: RawItem) -> bytes:
     if item.image_bytes is not None:
         return item.image_bytes
     try:
-        with open(item.image_path, "rb") as f:
-            return f.read()
+        return storage.read_bytes(item.image_path)
     except FileNotFoundError:
         raise RecordError("missing_image", f"no such file {item.image_path}") from None
     except OSError as e:

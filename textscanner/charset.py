@@ -8,6 +8,8 @@ import string
 import unicodedata
 from typing import Sequence
 
+from textscanner import storage
+
 BACKGROUND_ID = 0
 
 _NAMED: dict[str, tuple[str, bool]] = {
@@ -104,11 +106,11 @@ def load_charset(spec: str) -> Charset:
     if spec in _NAMED:
         chars, fold = _NAMED[spec]
         return Charset(tuple(chars), case_fold=fold, name=spec)
-    if not os.path.isfile(spec):
+    if not storage.isfile(spec):
         raise ValueError(
             f"charset {spec!r} is neither a named set {list(_NAMED)} nor an existing file")
     chars: list[str] = []
-    with open(spec, "rb") as f:
+    with storage.open_file(spec, "rb") as f:
         for line_no, raw in enumerate(f, 1):
             try:
                 line = raw.decode("utf-8")
