@@ -155,7 +155,7 @@ class Controller:
             self._save(step)
         final = {"step": step, "planned_steps": self.planned_steps,
                  "train_seconds": time.perf_counter() - start_time,
-                 "trainable_weights_sha256": weights_digest(runner.model)}
+                 "weights_sha256": weights_digest(runner.model)}
         if stop:
             final["stopped_by"] = signal.Signals(stop.signum).name if stop.signum \
                 else "another worker"
@@ -282,11 +282,10 @@ class Controller:
 
 
 def weights_digest(model: tf.keras.Model) -> str:
-    """A short digest of the model's trainable weights, which every worker of a run holds
-    alike. (Batch-norm statistics are each replica's own unless --sync_batch_norm; the
-    chief's first replica's are saved.)"""
+    """A short digest of the model's weights (batch-norm statistics included), which every
+    worker of a run holds alike."""
     digest = hashlib.sha256()
-    for variable in model.trainable_weights:
+    for variable in model.weights:
         digest.update(variable.numpy().tobytes())
     return digest.hexdigest()[:16]
 

@@ -115,7 +115,8 @@ class TrainRunner:
     def _replica_step(self, batch: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         variables = self.model.trainable_variables
         # The forward pass updates the batch-norm statistics; a skipped step puts them back.
-        statistics = self.model.non_trainable_variables
+        statistics = [v for v in self.model.non_trainable_variables
+                      if tf.as_dtype(v.dtype).is_floating]
         before = [tf.identity(v) for v in statistics]
         with tf.GradientTape() as tape:
             outputs = self.model(batch["image"], training=True)
@@ -136,8 +137,14 @@ class TrainRunner:
         factor = tf.where(finite, factor, float("nan"))
         grads = [g * tf.cast(factor, g.dtype) for g in grads]
         apply_if_finite(self.optimizer, grads, variables, finite)
-        for variable, value in zip(statistics, before):
-            variable.assign(tf.where(finite, variable, value))
+        updated = [tf.identity(v) for v in statistics]
+        if self.strategy.num_replicas_in_sync > 1:
+            # Keras 3 keeps each replica's own estimate; their mean keeps every replica and
+            # worker alike, as the trainable weights are.
+            updated = tf.distribute.get_replica_context().all_reduce(
+                tf.distribute.ReduceOp.MEAN, updated)
+        for variable, new, old in zip(statistics, updated, before):
+            variable.assign(tf.where(finite, new, old))
         return {**terms, "grad_norm": grad_norm, "finite": tf.cast(finite, tf.float32)}
 
     def _replica_step_and_stop_flag(self, batch: dict[str, tf.Tensor]) -> tf.Tensor:

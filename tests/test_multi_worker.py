@@ -57,7 +57,7 @@ def test_the_loopback_job_trains_two_workers_in_lockstep(tmp_path, data):
     np.testing.assert_allclose(_losses(worker_logs[0]), _losses(worker_logs[1]), rtol=1e-6)
     finals = [_final((logs / f"worker-{i}.out").read_text()) for i in range(2)]
     assert finals[0]["step"] == finals[1]["step"] == 6
-    assert finals[0]["trainable_weights_sha256"] == finals[1]["trainable_weights_sha256"]
+    assert finals[0]["weights_sha256"] == finals[1]["weights_sha256"]
     assert tf.train.latest_checkpoint(model_dir).endswith("ckpt-6")
     from loops.checkpoints import has_weight_average
     assert has_weight_average(tf.train.latest_checkpoint(model_dir))
@@ -114,7 +114,7 @@ def test_sigterm_to_one_slurm_worker_checkpoints_both_at_that_step_and_they_resu
     assert finals[0]["stopped_by"] == "another worker" and finals[1]["stopped_by"] == "SIGTERM"
     step = finals[0]["step"]
     assert finals[1]["step"] == step and 1 <= step < 1000
-    assert finals[0]["trainable_weights_sha256"] == finals[1]["trainable_weights_sha256"]
+    assert finals[0]["weights_sha256"] == finals[1]["weights_sha256"]
     assert tf.train.latest_checkpoint(model_dir).endswith(f"ckpt-{step}")
     assert "worker 1 at 127.0.0.1:" in outputs[0][1]  # the SLURM cluster, named in the log
     assert "received SIGTERM: stopping after the current step" in outputs[1][1]
