@@ -82,18 +82,25 @@ def make_resolver(source: str, port_base: int = 8888
     return resolver
 
 
+def _tasks(resolver) -> list[tuple[str, int, str]]:
+    """(job, index, host:port) of every task of the cluster, in order."""
+    out = []
+    for job, addresses in sorted(resolver.cluster_spec().as_dict().items()):
+        tasks = addresses.items() if isinstance(addresses, dict) else enumerate(addresses)
+        out.extend((job, index, address) for index, address in sorted(tasks))
+    return out
+
+
 def describe(resolver: tf.distribute.cluster_resolver.ClusterResolver) -> str:
     """Every task of the cluster with its address and role, and which one this process is."""
-    spec = resolver.cluster_spec().as_dict()
-    chief = ("chief", 0) if "chief" in spec else ("worker", 0)
+    tasks = _tasks(resolver)
+    chief = ("chief", 0) if any(job == "chief" for job, _, _ in tasks) else ("worker", 0)
     lines = []
-    for job, addresses in sorted(spec.items()):
-        tasks = addresses.items() if isinstance(addresses, dict) else enumerate(addresses)
-        for index, address in sorted(tasks):
-            role = "chief" if (job, index) == chief else job
-            me = " <- this process" if (job, index) == (resolver.task_type,
-                                                         resolver.task_id) else ""
-            lines.append(f"  {job} {index} at {address} ({role}){me}")
+    for job, index, address in tasks:
+        role = "chief" if (job, index) == chief else job
+        me = " <- this process" if (job, index) == (resolver.task_type,
+                                                     resolver.task_id) else ""
+        lines.append(f"  {job} {index} at {address} ({role}){me}")
     gpus = os.environ.get("CUDA_VISIBLE_DEVICES")
     visible = f"; CUDA_VISIBLE_DEVICES={gpus}" if gpus is not None else ""
     return f"cluster of {len(lines)} task(s){visible}:\n" + "\n".join(lines)
@@ -101,13 +108,8 @@ def describe(resolver: tf.distribute.cluster_resolver.ClusterResolver) -> str:
 
 def _peer_addresses(resolver) -> list[tuple[str, str]]:
     """(name, host:port) of every task but this one."""
-    out = []
-    for job, addresses in sorted(resolver.cluster_spec().as_dict().items()):
-        tasks = addresses.items() if isinstance(addresses, dict) else enumerate(addresses)
-        for index, address in sorted(tasks):
-            if (job, index) != (resolver.task_type, resolver.task_id):
-                out.append((f"{job} {index}", address))
-    return out
+    return [(f"{job} {index}", address) for job, index, address in _tasks(resolver)
+            if (job, index) != (resolver.task_type, resolver.task_id)]
 
 
 def _unreachable(peers: list[tuple[str, str]]) -> list[str]:

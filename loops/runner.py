@@ -137,12 +137,12 @@ class TrainRunner:
         factor = tf.where(finite, factor, float("nan"))
         grads = [g * tf.cast(factor, g.dtype) for g in grads]
         apply_if_finite(self.optimizer, grads, variables, finite)
-        updated = [tf.identity(v) for v in statistics]
+        updated = statistics
         if self.strategy.num_replicas_in_sync > 1:
             # Keras 3 keeps each replica's own estimate; their mean keeps every replica and
             # worker alike, as the trainable weights are.
             updated = tf.distribute.get_replica_context().all_reduce(
-                tf.distribute.ReduceOp.MEAN, updated)
+                tf.distribute.ReduceOp.MEAN, [tf.identity(v) for v in statistics])
         for variable, new, old in zip(statistics, updated, before):
             variable.assign(tf.where(finite, new, old))
         return {**terms, "grad_norm": grad_norm, "finite": tf.cast(finite, tf.float32)}

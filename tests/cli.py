@@ -42,3 +42,10 @@ def free_ports(count: int) -> list[int]:
     for s in sockets:
         s.close()
     return ports
+
+
+def synth_words(folder, name: str, num_samples: int, num_shards: int, max_length: int) -> str:
+    """`main.py synth` into `folder/name-*` (one worker process); returns that glob."""
+    run_main("synth", f"--output={folder}/{name}", f"--num_samples={num_samples}",
+             f"--num_shards={num_shards}", f"--max_length={max_length}", "--num_workers=1")
+    return f"{folder}/{name}-*"

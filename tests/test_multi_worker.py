@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.cli import ROOT, env, free_ports, main_cmd, run_main
+from tests.cli import ROOT, env, free_ports, main_cmd, run_main, synth_words
 
 WORKER_FLAGS = ["--batch_size=4", "--input_height=32", "--input_width=128", "--noaugment",
                 "--seed=1"]
@@ -22,10 +22,7 @@ WORKER_FLAGS = ["--batch_size=4", "--input_height=32", "--input_width=128", "--n
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("data")
-    run_main("synth", f"--output={folder}/train", "--num_samples=48", "--num_shards=4",
-             "--max_length=5", "--num_workers=1")
-    return f"{folder}/train-*"
+    return synth_words(tmp_path_factory.mktemp("data"), "train", 48, 4, 5)
 
 
 def _losses(log: str) -> list[float]:

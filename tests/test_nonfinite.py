@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.cli import ROOT, env, run_main
+from tests.cli import ROOT, env, synth_words
 from textscanner.config import ModelConfig
 
 SMALL_MODEL = ModelConfig(input_height=32, input_width=128)
@@ -19,10 +19,7 @@ SMALL_MODEL = ModelConfig(input_height=32, input_width=128)
 
 @pytest.fixture(scope="module")
 def words(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("words")
-    run_main("synth", f"--output={folder}/w", "--num_samples=16", "--num_shards=1",
-             "--max_length=4", "--num_workers=1")
-    return str(folder / "w-*")
+    return synth_words(tmp_path_factory.mktemp("words"), "w", 16, 1, 4)
 
 
 def _state(runner):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.cli import env, main_cmd, run_main
+from tests.cli import env, main_cmd, run_main, synth_words
 from textscanner.config import ModelConfig
 
 # Half the paper's input side: a quarter of the compute, the same code paths.
@@ -25,10 +25,7 @@ TRAIN_FLAGS = [*SMALL_INPUT, "--batch_size=4", "--steps_per_loop=5", "--checkpoi
 
 @pytest.fixture(scope="module")
 def synth_data(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("data")
-    run_main("synth", f"--output={folder}/train", "--num_samples=64", "--num_shards=2",
-             "--max_length=5", "--num_workers=1")
-    return str(folder / "train-*")
+    return synth_words(tmp_path_factory.mktemp("data"), "train", 64, 2, 5)
 
 
 def _variables(model_dir, step=None):
