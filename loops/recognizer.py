@@ -26,11 +26,13 @@ class Recognizer(tf.Module):
         self.decode_config = decode_config
         self.keep_aspect = keep_aspect
         height, width = self.input_size
+        # No Python branches on tensors here: AutoGraph's conversion is not needed.
         self.read_images = tf.function(
-            self._read_images,
+            self._read_images, autograph=False,
             input_signature=[tf.TensorSpec([None, height, width, 3], tf.float32)])
         self.read_encoded = tf.function(
-            self._read_encoded, input_signature=[tf.TensorSpec([None], tf.string)])
+            self._read_encoded, autograph=False,
+            input_signature=[tf.TensorSpec([None], tf.string)])
 
     @property
     def input_size(self) -> tuple[int, int]:

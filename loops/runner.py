@@ -57,8 +57,13 @@ class TrainRunner:
         self.reset_input(config.runtime.seed)
         replica_step = self._replica_step
         if config.runtime.jit_compile:
-            replica_step = tf.function(replica_step, jit_compile=True)
+            replica_step = tf.function(replica_step, jit_compile=True, autograph=False)
         self._compiled_replica_step = replica_step
+        # The step branches with tf.cond, never with Python on tensors, so AutoGraph's
+        # source-to-source conversion of it (and of all it calls) is skipped. The loop
+        # needs it: a tf.range loop with breaks.
+        self._unconverted_step = tf.autograph.experimental.do_not_convert(
+            self._replica_step_and_stop_flag)
         self._loop = tf.function(self._train_loop)
 
     # -- public API -----------------------------------------------------------------------------
@@ -164,8 +169,7 @@ class TrainRunner:
         limit = self.config.max_nonfinite_steps
         replicas = float(self.strategy.num_replicas_in_sync)
         for _ in tf.range(num_steps):
-            per_replica = self.strategy.run(self._replica_step_and_stop_flag,
-                                            args=(next(iterator),))
+            per_replica = self.strategy.run(self._unconverted_step, args=(next(iterator),))
             # Loss terms are per-replica shares of the global mean: their sum is the global
             # loss. The gradient norm and `finite` are the same on every replica.
             summed = self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)

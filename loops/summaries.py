@@ -46,7 +46,7 @@ class Summaries:
                             "| truth | prediction |\n|---|---|\n" + "\n".join(rows))
 
 
-@tf.function(reduce_retracing=True)
+@tf.function(reduce_retracing=True, autograph=False)
 def _prediction_panels(recognizer: Recognizer, images: tf.Tensor, num_classes: int,
                        num_slots: int) -> tuple[tf.Tensor, tf.Tensor]:
     probs = probabilities(recognizer.model(images, training=False))

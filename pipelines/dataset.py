@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 __all__ = ["InputConfig", "InputPipeline", "PARSE_CHUNK", "SKIP_REASONS"]
 PARSE_CHUNK = 64  # records parsed and checked per call
+# The pipeline's functions branch on Python config values only, never on tensors: tf.data
+# need not run AutoGraph's source-to-source conversion over them at every start-up.
+_without_autograph = tf.autograph.experimental.do_not_convert
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,12 +141,13 @@ class InputPipeline:
             return tf.stack([tf.constant(stream + offset, tf.int64), index])
 
         chunks = records.batch(PARSE_CHUNK).enumerate().map(
-            lambda i, r: self.load_chunk(r, seed(0, i)), num_parallel_calls=tf.data.AUTOTUNE)
+            _without_autograph(lambda i, r: self.load_chunk(r, seed(0, i))),
+            num_parallel_calls=tf.data.AUTOTUNE)
         # Chunks lose their skipped records; rebatch cuts and joins them into batches.
         batches = chunks.rebatch(batch_size, drop_remainder=cfg.is_training)
         if self.parser.augments:  # else the chunks carry their targets already
             batches = batches.enumerate().map(
-                lambda i, b: self.parser.build_targets(b, seed(1, i)),
+                _without_autograph(lambda i, b: self.parser.build_targets(b, seed(1, i))),
                 num_parallel_calls=tf.data.AUTOTUNE)
         options = tf.data.Options()
         options.deterministic = cfg.deterministic

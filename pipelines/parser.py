@@ -43,7 +43,7 @@ class Parser:
                           tf.TensorSpec([None, n], tf.bool),
                           tf.TensorSpec([], tf.int32)]
         self._render_maps = tf.function(self._render_maps_fn, input_signature=maps_signature,
-                                        jit_compile=config.jit_compile)
+                                        jit_compile=config.jit_compile, autograph=False)
         if config.augment is not None:
             image_spec = tf.TensorSpec([None, config.image_height, config.image_width, 3])
             draws_spec = AugmentDraws.signature(config.augment, config.image_height,
@@ -51,7 +51,7 @@ class Parser:
             self._augment_and_render = tf.function(
                 self._augment_and_render_fn,
                 input_signature=[image_spec, *maps_signature, draws_spec],
-                jit_compile=config.jit_compile)
+                jit_compile=config.jit_compile, autograph=False)
 
     @property
     def augments(self) -> bool:
