@@ -40,9 +40,17 @@ def _train(model_dir, data, steps, *extra, **kw):
                     f"--train_steps={steps}", *TRAIN_FLAGS, *extra, **kw)
 
 
-def test_sigkill_then_restart_continues_exactly(tmp_path, synth_data):
-    reference = str(tmp_path / "reference")
-    _train(reference, synth_data, 30)
+@pytest.fixture(scope="module")
+def trained_model_dir(tmp_path_factory, synth_data):
+    """30 uninterrupted steps with TRAIN_FLAGS (tests only read it)."""
+    model_dir = str(tmp_path_factory.mktemp("trained") / "model")
+    _train(model_dir, synth_data, 30)
+    return model_dir
+
+
+@pytest.mark.xdist_group("trained_model_dir")  # one worker trains the shared model
+def test_sigkill_then_restart_continues_exactly(tmp_path, synth_data, trained_model_dir):
+    reference = trained_model_dir
 
     resumed = str(tmp_path / "resumed")
     proc = subprocess.Popen(main_cmd("train", f"--train_data={synth_data}",
@@ -126,9 +134,10 @@ def test_mirrored_on_two_cpus_matches_default(tmp_path, synth_data):
     np.testing.assert_allclose(losses(mirrored)[0], losses(default)[0], rtol=1e-5)
 
 
-def test_checkpoint_and_savedmodel_predict_identically(tmp_path, synth_data):
-    model_dir, export_dir = str(tmp_path / "m"), str(tmp_path / "export")
-    _train(model_dir, synth_data, 10)
+@pytest.mark.xdist_group("trained_model_dir")
+def test_checkpoint_and_savedmodel_predict_identically(tmp_path, synth_data,
+                                                       trained_model_dir):
+    model_dir, export_dir = trained_model_dir, str(tmp_path / "export")
     run_main("export", f"--model_dir={model_dir}", f"--export_dir={export_dir}")
     images = tmp_path / "images"
     images.mkdir()
