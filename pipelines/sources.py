@@ -1,4 +1,5 @@
-"""Label sources for `convert`: tsv, jsonl and LMDB, each yielding RawItems in order."""
+"""Label sources for `convert`: tsv, jsonl, LMDB and MJSynth's folder layout, each yielding
+RawItems in order."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Iterator
 from pipelines.validation import RawItem, RecordError
 from textscanner import storage
 
-INPUT_FORMATS = ("tsv", "jsonl", "lmdb")
+INPUT_FORMATS = ("tsv", "jsonl", "lmdb", "mjsynth")
 
 
 def _lines(path: str) -> Iterator[tuple[int, bytes]]:
@@ -100,7 +101,42 @@ def read_lmdb(path: str, image_root: str | None = None) -> Iterator[RawItem]:
         env.close()
 
 
-READERS = {"tsv": read_tsv, "jsonl": read_jsonl, "lmdb": read_lmdb}
+def mjsynth_text(image_path: str) -> str | None:
+    """The word in an MJSynth file name, `<index>_<word>_<lexicon index>.<ext>`, or None
+    when the name does not have that form."""
+    stem = os.path.splitext(os.path.basename(image_path))[0]
+    first, _, rest = stem.partition("_")
+    word, _, last = rest.rpartition("_")
+    if not (first.isdigit() and last.isdigit() and word):
+        return None
+    return word
+
+
+def read_mjsynth(path: str, image_root: str | None = None) -> Iterator[RawItem]:
+    """MJSynth (Jaderberg et al.): an annotation file of `./2911/6/77_heretical_35885.jpg
+    35885` lines, the word in each image's file name. Word images only: no character boxes
+    (training learns their positions through mutual supervision)."""
+    root = image_root or storage.dirname(path)
+    for line_no, raw in _lines(path):
+        source = f"{path}:{line_no}"
+        line, error = _decode_line(raw)
+        fields = line.split()
+        if error is None and not (len(fields) == 1
+                                  or (len(fields) == 2 and fields[1].lstrip("-").isdigit())):
+            error = RecordError("malformed_line", "expected `<image path> [<lexicon index>]`, "
+                                f"got {line!r}")
+        text = None if error else mjsynth_text(fields[0])
+        if error is None and text is None:
+            error = RecordError("bad_file_name", f"{fields[0]!r} does not name its word as "
+                                "<index>_<word>_<lexicon index>.<ext>")
+        if error is not None:
+            yield RawItem(source=source, error=error)
+            continue
+        rel = fields[0][2:] if fields[0].startswith("./") else fields[0]
+        yield RawItem(source=source, text=text, image_path=os.path.join(root, rel))
+
+
+READERS = {"tsv": read_tsv, "jsonl": read_jsonl, "lmdb": read_lmdb, "mjsynth": read_mjsynth}
 
 
 def read_items(input_format: str, path: str, image_root: str | None = None) -> Iterator[RawItem]:

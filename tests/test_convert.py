@@ -1,5 +1,6 @@
 """`convert`: every format, every kind of bad input reported with its source, nothing lost."""
 
+import itertools
 import json
 import os
 
@@ -84,6 +85,26 @@ def test_lmdb_layout_converts(tmp_path):
     by_key = {e["source"].split("#")[1]: e["reason"] for e in report.errors}
     assert by_key == {"image-000000004": "corrupt_image", "image-000000005": "bad_utf8",
                       "image-000000006": "missing_image"}
+
+
+def test_mjsynth_layout_converts_words_from_file_names(tmp_path):
+    """MJSynth's tree: the annotation file beside numbered folders, the word inside each
+    image's name; the records carry no character boxes."""
+    root = tmp_path / "mnt" / "ramdisk" / "max" / "90kDICT32px"
+    names = ["2911/6/77_heretical_35885.jpg", "2911/6/78_Sniffed_72186.jpg",
+             "115/2/1_DVD_23001.jpg", "5/1/9_n2o_0.jpg"]
+    for i, name in enumerate(names):
+        (root / os.path.dirname(name)).mkdir(parents=True, exist_ok=True)
+        write_image(root / name, 60 + i, 31, fmt="JPEG", seed=i)
+    lines = [f"./{names[0]} 35885", f"./{names[1]} 72186", names[2],  # no "./", no index
+             f"./{names[3]} 0", "./2911/6/80_missing_5.jpg 5", "./115/2/noword.jpg 3"]
+    (root / "annotation_train.txt").write_text("\n".join(lines) + "\n")
+    report, out = _convert("mjsynth", root / "annotation_train.txt", tmp_path)
+    records = _read_all(out)
+    assert sorted(r.text for r in records) == ["DVD", "Sniffed", "heretical", "n2o"]
+    assert all(r.char_boxes is None or len(r.char_boxes) == 0 for r in records)
+    assert _reasons(report) == {"5": "missing_image", "6": "bad_file_name"}
+    assert "noword.jpg" in report.errors[1]["message"]
 
 
 # ---- one case per bad input; each is reported with file:line and a reason -----------------
@@ -247,10 +268,21 @@ def _mixed_label_file(tmp_path, image_dir, fmt: str) -> tuple[str, int, dict[int
            ("images/g0.png", "ab$c", "unknown_chars"),
            ("images/g0.png", "a" * 31, "too_long")]
 
+    index = itertools.count()
+
     def line(path, text):
         if fmt == "tsv":
             return f"{path}\t{text}".encode()
-        return json.dumps({"image": path, "text": text}).encode()
+        if fmt == "jsonl":
+            return json.dumps({"image": path, "text": text}).encode()
+        # mjsynth: the word is in the file name, ./<folder>/<index>_<word>_<lexicon>.<ext>
+        folder, name = path.split("/")
+        if not text:  # no word in the name
+            return f"./{path} 7".encode()
+        named = f"{folder}/{next(index)}_{text}_7{os.path.splitext(name)[1]}"
+        if os.path.exists(image_dir / name):
+            os.link(image_dir / name, tmp_path / named)
+        return f"./{named} 7".encode()
 
     lines, expected = [], {}
     for k, name in enumerate(images):
@@ -258,10 +290,13 @@ def _mixed_label_file(tmp_path, image_dir, fmt: str) -> tuple[str, int, dict[int
         if k % 2 == 0 and bad:
             path, text, reason = bad.pop()
             lines.append(line(path, text))
-            expected[len(lines)] = reason
-    lines.append(b"images/g0.png abc" if fmt == "tsv" else b'{"image": "images/g0.png", ')
-    expected[len(lines)] = "missing_tab" if fmt == "tsv" else "malformed_json"
-    lines.append(b"images/g0.png\tab\xff\xfe" if fmt == "tsv" else b'{"image": "\xff"}')
+            expected[len(lines)] = "bad_file_name" if fmt == "mjsynth" and not text else reason
+    lines.append({"tsv": b"images/g0.png abc", "jsonl": b'{"image": "images/g0.png", ',
+                  "mjsynth": b"./images/1_abc_2.png 2 3"}[fmt])
+    expected[len(lines)] = {"tsv": "missing_tab", "jsonl": "malformed_json",
+                            "mjsynth": "malformed_line"}[fmt]
+    lines.append({"tsv": b"images/g0.png\tab\xff\xfe", "jsonl": b'{"image": "\xff"}',
+                  "mjsynth": b"./images/1_ab\xff_2.png 2"}[fmt])
     expected[len(lines)] = "bad_utf8"
     assert not bad
     path = tmp_path / f"labels.{fmt}"
@@ -269,7 +304,7 @@ def _mixed_label_file(tmp_path, image_dir, fmt: str) -> tuple[str, int, dict[int
     return str(path), len(images), expected
 
 
-@pytest.mark.parametrize("fmt", ["tsv", "jsonl"])
+@pytest.mark.parametrize("fmt", ["tsv", "jsonl", "mjsynth"])
 @pytest.mark.parametrize("workers", [1, 2])
 def test_every_bad_input_serial_and_parallel(tmp_path, image_dir, fmt, workers):
     path, good, expected = _mixed_label_file(tmp_path, image_dir, fmt)

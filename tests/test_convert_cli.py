@@ -117,7 +117,7 @@ def test_ctrl_c_stops_convert_promptly_and_leaves_no_shard(labels_with_fifo, sta
         os.kill(worker, 0)
 
 
-@pytest.mark.parametrize("fmt", ["tsv", "jsonl"])
+@pytest.mark.parametrize("fmt", ["tsv", "jsonl", "mjsynth"])
 def test_default_worker_count_reports_bad_lines(tmp_path, fmt):
     """The parallel path (the default) on one good and three bad lines."""
     images = tmp_path / "images"
@@ -125,6 +125,10 @@ def test_default_worker_count_reports_bad_lines(tmp_path, fmt):
     write_image(images / "a.png")
     if fmt == "tsv":
         body = b"images/a.png\tgood\nimages/none.png\tx\nno tab here\nimages/a.png\t\xff\n"
+    elif fmt == "mjsynth":
+        os.link(images / "a.png", images / "1_good_3.png")
+        body = (b"./images/1_good_3.png 3\n./images/2_none_3.png 3\n./images/a.png 1\n"
+                b"./images/3_a\xff_3.png 3\n")
     else:
         body = (json.dumps({"image": "images/a.png", "text": "good"}) + "\n"
                 + json.dumps({"image": "images/none.png", "text": "x"}) + "\n{oops\n"
