@@ -1,4 +1,5 @@
-"""`convert`: labelled images (tsv, jsonl, LMDB, MJSynth) to sharded TFRecords, in parallel."""
+"""`convert`: labelled images (tsv, jsonl, LMDB, MJSynth, SynthText) to sharded TFRecords, in
+parallel."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Label sources for `convert`: tsv, jsonl, LMDB and MJSynth's folder layout, each yielding
-RawItems in order."""
+"""Label sources for `convert`: tsv, jsonl, LMDB, MJSynth's folder layout and SynthText's
+gt.mat (`pipelines/synthtext.py`), each yielding RawItems in order."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import json
 import os
 from typing import Iterator
 
+from pipelines.synthtext import read_synthtext
 from pipelines.validation import RawItem, RecordError
 from textscanner import storage
 
-INPUT_FORMATS = ("tsv", "jsonl", "lmdb", "mjsynth")
+INPUT_FORMATS = ("tsv", "jsonl", "lmdb", "mjsynth", "synthtext")
 
 
 def _lines(path: str) -> Iterator[tuple[int, bytes]]:
@@ -136,7 +137,8 @@ def read_mjsynth(path: str, image_root: str | None = None) -> Iterator[RawItem]:
         yield RawItem(source=source, text=text, image_path=os.path.join(root, rel))
 
 
-READERS = {"tsv": read_tsv, "jsonl": read_jsonl, "lmdb": read_lmdb, "mjsynth": read_mjsynth}
+READERS = {"tsv": read_tsv, "jsonl": read_jsonl, "lmdb": read_lmdb, "mjsynth": read_mjsynth,
+           "synthtext": read_synthtext}
 
 
 def read_items(input_format: str, path: str, image_root: str | None = None) -> Iterator[RawItem]:

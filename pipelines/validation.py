@@ -46,6 +46,9 @@ class RawItem:
     image_path: str | None = None
     image_bytes: bytes | None = None
     char_boxes: Any = None
+    # A word in a scene (SynthText): its quadrilateral [8], cut out and made upright before
+    # validation; char_boxes are then in scene pixels too.
+    word_quad: Any = None
     error: RecordError | None = None  # set when the label source itself is broken
 
 
@@ -79,8 +82,8 @@ def _to_rgb8(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def validate_image(data: bytes) -> tuple[bytes, int, int]:
-    """Returns (encoded bytes TensorFlow can decode to RGB, height, width)."""
+def decode_image(data: bytes) -> Image.Image:
+    """The decoded image; raises RecordError("corrupt_image") with what is wrong."""
     if not data:
         raise RecordError("corrupt_image", "empty file (0 bytes)")
     try:
@@ -91,6 +94,12 @@ def validate_image(data: bytes) -> tuple[bytes, int, int]:
                                            f"({len(data)} bytes starting {data[:8]!r})") from None
     except Exception as e:  # Pillow raises many types here
         raise RecordError("corrupt_image", f"cannot decode image: {e}") from None
+    return image
+
+
+def validate_image(data: bytes) -> tuple[bytes, int, int]:
+    """Returns (encoded bytes TensorFlow can decode to RGB, height, width)."""
+    image = decode_image(data)
     width, height = image.size
     if width == 0 or height == 0:
         raise RecordError("empty_image", f"image has size {width}x{height}")
@@ -215,8 +224,12 @@ def validate(item: RawItem, charset: Charset | None, max_length: int = NUM_SLOTS
     if item.error is not None:
         raise item.error
     text = validate_text(item.text, charset, max_length, evaluation_set)
-    data, height, width = validate_image(read_image(item))
-    boxes = validate_boxes(item.char_boxes, text, width, height)
+    data, char_boxes = read_image(item), item.char_boxes
+    if item.word_quad is not None:
+        from pipelines.rectify import cut_out_word  # rectify builds on this module
+        data, char_boxes = cut_out_word(data, item.image_path, item.word_quad, char_boxes)
+    data, height, width = validate_image(data)
+    boxes = validate_boxes(char_boxes, text, width, height)
     return WordRecord(image=data, height=height, width=width, text=text,
                       source=item.source, char_boxes=boxes)
 

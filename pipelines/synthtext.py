@@ -1,0 +1,84 @@
+"""SynthText (Gupta et al., CVPR 2016) as a label source: its `gt.mat` names each scene
+image and holds, per scene, the word quadrilaterals (`wordBB`), the character
+quadrilaterals (`charBB`) and the text instances (`txt`). One RawItem per word: the scene,
+the word's quadrilateral (cut out upright during validation) and its characters' quads."""
+
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+import numpy as np
+
+from pipelines.validation import RawItem, RecordError
+from textscanner import storage
+
+GT_VARIABLES = ("imnames", "wordBB", "charBB", "txt")
+
+
+def load_ground_truth(path: str) -> dict[str, np.ndarray]:
+    """gt.mat's four cell arrays, each flattened to one entry per scene."""
+    try:
+        from scipy.io import loadmat
+    except ImportError:
+        raise RuntimeError("reading SynthText's gt.mat needs scipy: "
+                           "pip install 'textscanner-tf[synthtext]'") from None
+    with storage.open_file(path, "rb") as f:
+        mat = loadmat(f, variable_names=GT_VARIABLES)
+    missing = [name for name in GT_VARIABLES if name not in mat]
+    if missing:
+        raise ValueError(f"{path}: not SynthText's gt.mat, no variable(s) {missing}")
+    cells = {name: mat[name].reshape(-1) for name in GT_VARIABLES}
+    counts = {name: len(cell) for name, cell in cells.items()}
+    if len(set(counts.values())) != 1:
+        raise ValueError(f"{path}: the variables hold different numbers of scenes: {counts}")
+    return cells
+
+
+def _quads(boxes: np.ndarray) -> np.ndarray:
+    """SynthText's [2, 4, n] boxes (x/y, corner, box; [2, 4] when n = 1, as MATLAB drops a
+    last axis of 1) -> [n, 8] quadrilaterals, clockwise from the top-left corner."""
+    boxes = np.asarray(boxes, np.float64)
+    if boxes.size == 0:
+        return np.zeros((0, 8))
+    return boxes.reshape(2, 4, -1).transpose(2, 1, 0).reshape(-1, 8)
+
+
+def _text(value: np.ndarray) -> str:
+    return str(np.asarray(value).reshape(-1)[0]) if np.asarray(value).size else ""
+
+
+def scene_words(texts: np.ndarray) -> list[str]:
+    """The words of a scene in box order: its text instances split at whitespace."""
+    return " ".join(str(t) for t in np.asarray(texts).reshape(-1)).split()
+
+
+def read_synthtext(path: str, image_root: str | None = None) -> Iterator[RawItem]:
+    """One RawItem per word of every scene; a scene whose words and boxes disagree in number
+    gives one error per word."""
+    root = image_root or storage.dirname(path)
+    cells = load_ground_truth(path)
+    for name, word_boxes, char_boxes, texts in zip(
+            cells["imnames"], cells["wordBB"], cells["charBB"], cells["txt"]):
+        scene = _text(name)
+        words, word_quads, char_quads = scene_words(texts), _quads(word_boxes), \
+            _quads(char_boxes)
+        error = None
+        if len(words) != len(word_quads):
+            error = RecordError("box_count", f"scene {scene}: {len(words)} words in txt, "
+                                             f"{len(word_quads)} word boxes")
+        elif sum(map(len, words)) != len(char_quads):
+            error = RecordError("box_count", f"scene {scene}: {sum(map(len, words))} "
+                                             f"characters in txt, {len(char_quads)} "
+                                             "character boxes")
+        first = 0
+        for index in range(max(len(words), 1 if error else 0)):
+            source = f"{path}#{scene}#{index}"
+            if error is not None:
+                yield RawItem(source=source, error=error)
+                continue
+            word = words[index]
+            yield RawItem(source=source, text=word, image_path=os.path.join(root, scene),
+                          word_quad=word_quads[index],
+                          char_boxes=char_quads[first:first + len(word)])
+            first += len(word)
