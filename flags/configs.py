@@ -17,7 +17,7 @@ def synth_config() -> SynthConfig:
                        num_shards=FLAGS.num_shards, num_workers=FLAGS.num_workers,
                        min_length=FLAGS.min_length, max_length=FLAGS.max_length,
                        stroke_probability=FLAGS.stroke_probability,
-                       max_stretch=FLAGS.max_stretch)
+                       max_stretch=FLAGS.max_stretch, style=FLAGS.synth_style)
 
 
 def convert_config() -> ConvertConfig:

@@ -5,6 +5,7 @@ from absl import flags
 from flags import checks
 from loops.options import CLUSTER_SOURCES, COLLECTIVES, PRECISIONS, STRATEGIES
 from pipelines.sources import INPUT_FORMATS
+from pipelines.synth_scene import STYLES
 from textscanner.config import INPUT_HEIGHT, INPUT_WIDTH, NUM_SLOTS, ModelConfig
 
 # Data in: synth and convert.
@@ -24,10 +25,15 @@ flags.DEFINE_float("stroke_probability", 0.0, "synth: share of words drawn with 
                    upper_bound=1.0)
 flags.DEFINE_float("max_stretch", 0.0, "synth: widths scaled by a factor in [1/(1+s), 1+s] "
                    "(condensed and extended faces).", lower_bound=0.0, upper_bound=2.0)
+flags.DEFINE_enum("synth_style", "photo", list(STYLES),
+                  "synth: photo = photograph and texture backgrounds, shadows, borders, curved "
+                  "baselines, perspective, neighbouring text, occlusion, low resolution; "
+                  "plain = flat and gradient backgrounds.")
 flags.DEFINE_integer("min_length", 1, "synth: shortest word.", lower_bound=1)
 flags.DEFINE_integer("max_length", 12, "synth: longest word.", lower_bound=1, upper_bound=NUM_SLOTS)
 flags.DEFINE_enum("input_format", "tsv", list(INPUT_FORMATS), "convert: label format.")
-flags.DEFINE_string("input", None, "convert: label file (tsv, jsonl) or LMDB folder.")
+flags.DEFINE_string("input", None, "convert: label file (tsv, jsonl), LMDB folder, MJSynth "
+                    "annotation file or SynthText gt.mat.")
 flags.DEFINE_string("image_root", None, "convert: folder image paths are relative to "
                                         "(default: the label file's folder).")
 flags.DEFINE_bool("strict", False, "convert: exit non-zero on any rejected sample.")

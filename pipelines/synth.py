@@ -15,9 +15,11 @@ import string
 from typing import Iterator, Sequence
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import ImageFont
 
 from pipelines.records import WordRecord
+from pipelines.synth_scene import STYLES, SceneEffects, photo_folder, photos
+from pipelines.word_render import render_word
 from textscanner.charset import Charset, load_charset
 
 log = logging.getLogger(__name__)
@@ -84,7 +86,11 @@ class SynthConfig:
     # shapes than the few fonts on the machine draw.
     stroke_probability: float = 0.0
     max_stretch: float = 0.0  # width scaled by a factor in [1 / (1 + s), 1 + s]
-    clean: bool = False  # no rotation, shear, blur, noise, stroke or stretch (for tests)
+    # "photo": photograph and texture backgrounds, shadows, borders, curves, perspective,
+    # neighbouring text, occlusion, low resolution (pipelines/synth_scene.py); "plain":
+    # flat and gradient backgrounds only.
+    style: str = "photo"
+    clean: bool = False  # no rotation, shear, blur, noise, stroke, stretch or style (tests)
 
 
 def bundled_font_folder() -> str:
@@ -142,127 +148,19 @@ def _load_font(path: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size=size, layout_engine=ImageFont.Layout.BASIC)
 
 
-def _colours(rng: np.random.Generator) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Background and text colours with enough luminance contrast."""
-    while True:
-        bg, fg = rng.integers(0, 256, size=(2, 3))
-        lum = np.array([0.299, 0.587, 0.114])
-        if abs(float(bg @ lum - fg @ lum)) > 90:
-            return tuple(int(v) for v in bg), tuple(int(v) for v in fg)
-
-
-def _background(rng: np.random.Generator, size: tuple[int, int],
-                colour: tuple[int, ...]) -> Image.Image:
-    width, height = size
-    base = np.empty((height, width, 3), np.float32)
-    base[:] = colour
-    style = rng.random()
-    if style < 0.3:  # horizontal or vertical gradient
-        ramp = np.linspace(-1, 1, width if rng.random() < 0.5 else height, dtype=np.float32)
-        ramp = ramp[None, :, None] if ramp.size == width else ramp[:, None, None]
-        base += ramp * rng.uniform(10, 35)
-    elif style < 0.5:  # soft texture
-        small = rng.normal(0, rng.uniform(8, 25), size=(max(height // 8, 1), max(width // 8, 1), 3))
-        texture = Image.fromarray(np.clip(small + 128, 0, 255).astype(np.uint8))
-        base += np.asarray(texture.resize((width, height), Image.BILINEAR), np.float32) - 128
-    return Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
-
-
-def render_word(text: str, font: ImageFont.FreeTypeFont, rng: np.random.Generator,
-                clean: bool = False, max_rotation: float = 4.0, max_shear: float = 0.15,
-                blur_probability: float = 0.3, noise_probability: float = 0.3,
-                stroke_probability: float = 0.0, max_stretch: float = 0.0
-                ) -> tuple[Image.Image, np.ndarray]:
-    """Draws `text` one glyph at a time; returns the image and [len(text), 8] quads."""
-    ascent, descent = font.getmetrics()
-    size = font.size
-    stroke = 0
-    if not clean and rng.random() < stroke_probability:
-        stroke = max(1, round(size * float(rng.uniform(0.02, 0.05))))
-    spacing = 0.0 if clean else float(rng.uniform(-0.04, 0.25)) * size
-    spacing += 2 * stroke
-    pad = size
-    advances = [font.getlength(c) for c in text]
-    width = int(sum(advances) + spacing * (len(text) - 1) + 2 * pad)
-    height = int(ascent + descent + 2 * pad)
-    bg, fg = _colours(rng)
-    image = _background(rng, (width, height), bg)
-    draw = ImageDraw.Draw(image)
-    quads = []
-    x = float(pad)
-    for char, advance in zip(text, advances):
-        draw.text((x, pad), char, font=font, fill=fg, stroke_width=stroke, stroke_fill=fg)
-        left, top, right, bottom = font.getbbox(char, stroke_width=stroke)
-        x0, y0, x1, y1 = x + left, pad + top, x + right, pad + bottom
-        quads.append([x0, y0, x1, y0, x1, y1, x0, y1])
-        x += advance + spacing
-    quads = np.asarray(quads, np.float64)
-
-    if not clean and max_stretch > 0:
-        image, quads = _stretch(image, quads, float(np.exp(rng.uniform(-1, 1) *
-                                                           np.log1p(max_stretch))))
-    if not clean:
-        image, quads = _warp(image, quads, rng, bg, max_rotation, max_shear)
-    image, quads = _crop(image, quads, rng, size, clean)
-    if not clean:
-        if rng.random() < blur_probability:
-            image = image.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.3, 1.2))))
-        if rng.random() < noise_probability:
-            array = np.asarray(image, np.float32)
-            array += rng.normal(0, rng.uniform(2, 10), size=array.shape)
-            image = Image.fromarray(np.clip(array, 0, 255).astype(np.uint8))
-    return image, quads.astype(np.float32)
-
-
-def _stretch(image: Image.Image, quads: np.ndarray, factor: float
-             ) -> tuple[Image.Image, np.ndarray]:
-    """Scales the width by `factor`; the quads' x coordinates follow."""
-    width = max(1, round(image.width * factor))
-    stretched = image.resize((width, image.height), Image.BICUBIC)
-    quads = quads.copy()
-    quads[:, 0::2] *= width / image.width
-    return stretched, quads
-
-
-def _warp(image: Image.Image, quads: np.ndarray, rng: np.random.Generator,
-          fill: tuple[int, ...], max_rotation: float, max_shear: float
-          ) -> tuple[Image.Image, np.ndarray]:
-    """Small rotation and shear about the centre; the quads move with the pixels."""
-    angle = np.deg2rad(rng.uniform(-max_rotation, max_rotation))
-    shear = rng.uniform(-max_shear, max_shear)
-    cos, sin = np.cos(angle), np.sin(angle)
-    linear = np.array([[cos, -sin], [sin, cos]]) @ np.array([[1.0, shear], [0.0, 1.0]])
-    w, h = image.size
-    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64) - [w / 2, h / 2]
-    moved = corners @ linear.T
-    new_w = int(np.ceil(moved[:, 0].max() - moved[:, 0].min()))
-    new_h = int(np.ceil(moved[:, 1].max() - moved[:, 1].min()))
-    # forward: p' = linear (p - c) + c'; Pillow wants the inverse (output -> input).
-    c, c_new = np.array([w / 2, h / 2]), np.array([new_w / 2, new_h / 2])
-    inverse = np.linalg.inv(linear)
-    offset = c - inverse @ c_new
-    data = (inverse[0, 0], inverse[0, 1], offset[0], inverse[1, 0], inverse[1, 1], offset[1])
-    warped = image.transform((new_w, new_h), Image.AFFINE, data, resample=Image.BILINEAR,
-                             fillcolor=fill)
-    points = quads.reshape(-1, 2)
-    points = (points - c) @ linear.T + c_new
-    return warped, points.reshape(-1, 8)
-
-
-def _crop(image: Image.Image, quads: np.ndarray, rng: np.random.Generator, size: int,
-          clean: bool) -> tuple[Image.Image, np.ndarray]:
-    points = quads.reshape(-1, 2)
-    margins = (np.full(4, 0.15) if clean else rng.uniform(0.02, 0.35, size=4)) * size
-    left = max(int(np.floor(points[:, 0].min() - margins[0])), 0)
-    top = max(int(np.floor(points[:, 1].min() - margins[1])), 0)
-    right = min(int(np.ceil(points[:, 0].max() + margins[2])), image.width)
-    bottom = min(int(np.ceil(points[:, 1].max() + margins[3])), image.height)
-    points = points - [left, top]
-    return image.crop((left, top, right, bottom)), points.reshape(-1, 8)
-
-
 # Per-process state for parallel rendering.
 _state: dict = {}
+
+
+def check_style(config: SynthConfig) -> SceneEffects:
+    """The style's effects; raises ValueError for an unknown style and FileNotFoundError
+    when its photographs are not installed."""
+    if config.style not in STYLES:
+        raise ValueError(f"unknown synth style {config.style!r}; choose one of {list(STYLES)}")
+    effects = STYLES[config.style]
+    if effects.photo_background > 0 and not config.clean and photo_folder() is None:
+        photos()  # raises, naming what to install
+    return effects
 
 
 def check_fonts(config: SynthConfig) -> list[str]:
@@ -286,14 +184,16 @@ def render_sample(index: int) -> WordRecord:
     text = random_text(rng, _state["alphabet"], config.min_length, config.max_length)
     font_path = _state["fonts"][rng.integers(len(_state["fonts"]))]
     font = _load_font(font_path, int(rng.integers(config.min_font_size, config.max_font_size + 1)))
-    image, quads = render_word(text, font, rng, config.clean, config.max_rotation_degrees,
-                               config.max_shear, config.blur_probability,
-                               config.noise_probability, config.stroke_probability,
-                               config.max_stretch)
+    effects = STYLES[config.style]
+    word = render_word(text, font, rng, config.clean, config.max_rotation_degrees,
+                       config.max_shear, config.blur_probability, config.noise_probability,
+                       config.stroke_probability, config.max_stretch, effects)
     out = io.BytesIO()
-    image.save(out, format="JPEG", quality=int(rng.integers(80, 96)))
-    return WordRecord(image=out.getvalue(), height=image.height, width=image.width, text=text,
-                      source=f"synth:seed={config.seed}:{index}", char_boxes=quads)
+    word.image.save(out, format="JPEG",
+                    quality=int(rng.integers(effects.min_jpeg_quality, 96)))
+    return WordRecord(image=out.getvalue(), height=word.image.height, width=word.image.width,
+                      text=text, source=f"synth:seed={config.seed}:{index}",
+                      char_boxes=word.quads)
 
 
 def render_samples(config: SynthConfig, start: int = 0) -> Iterator[WordRecord]:
@@ -301,6 +201,7 @@ def render_samples(config: SynthConfig, start: int = 0) -> Iterator[WordRecord]:
     from pipelines.parallel import ordered_map
     workers = config.num_workers or os.cpu_count() or 1
     check_fonts(config)  # here, so that a missing font is a plain error, not a worker's
+    check_style(config)
     load_charset(config.charset)
     return ordered_map(render_sample, range(start, start + config.num_samples), workers,
                        init_worker, (config,), describe=describe_sample)

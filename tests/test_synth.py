@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from pipelines import synth
+from pipelines import synth, word_render
 
 
 def _records(n, seed=3, workers=1, **kw):
@@ -35,7 +35,7 @@ def _quad_mask(quad, size, grow=1.0):
 def test_boxes_cover_the_ink_of_each_character(clean):
     inside_fracs, per_char_ink = [], []
     for rec in _records(30, clean=clean, blur_probability=0.0, noise_probability=0.0,
-                        stroke_probability=0.5, max_stretch=0.3):
+                        stroke_probability=0.5, max_stretch=0.3, style="plain"):
         image = np.asarray(Image.open(io.BytesIO(rec.image)).convert("RGB"))
         ink = _ink_mask(image)
         masks = [_quad_mask(q, (rec.width, rec.height)) for q in rec.char_boxes]
@@ -46,6 +46,42 @@ def test_boxes_cover_the_ink_of_each_character(clean):
     assert np.median(inside_fracs) > 0.97, inside_fracs
     assert np.min(inside_fracs) > 0.85, inside_fracs
     assert np.mean(per_char_ink) > 0.97  # nearly every box holds ink (a '.' may blur away)
+
+
+def test_photo_effects_keep_every_box_on_its_own_glyph():
+    """Every effect at once (photo or texture backgrounds, shadow, border, curve, perspective,
+    neighbouring text, occlusion, low resolution): the word's own ink, moved through the same
+    transforms, lies in its characters' boxes, and each box holds its glyph's ink."""
+    from PIL import ImageFont
+    from pipelines.synth_scene import SceneEffects
+    everything = SceneEffects(photo_background=0.5, texture_background=0.5, shadow=1.0,
+                              border=1.0, curve=1.0, perspective=1.0, neighbours=1.0,
+                              occlusion=1.0, low_resolution=1.0)
+    fonts = synth.default_fonts()
+    inside_fracs, per_char_ink = [], []
+    for i in range(24):
+        rng = np.random.default_rng([11, i])
+        text = synth.random_text(rng, list("abcdefghijkXYZ0123456789"), 2, 9)
+        font = synth._load_font(fonts[i % len(fonts)], int(rng.integers(20, 45)))
+        word = word_render.render_word(text, font, rng, stroke_probability=0.3, max_stretch=0.3,
+                                 effects=everything)
+        assert word.image.size == word.ink.shape[::-1] and len(word.quads) == len(text)
+        ink = word.ink > 128
+        masks = [_quad_mask(q, word.image.size) for q in word.quads]
+        inside_fracs.append(ink[np.any(masks, axis=0)].sum() / max(ink.sum(), 1))
+        per_char_ink += [ink[m].sum() > 0 for m in masks]
+    assert np.min(inside_fracs) > 0.97, inside_fracs
+    assert np.mean(per_char_ink) > 0.97
+
+
+def test_photo_style_draws_photographs_from_the_installed_files():
+    from pipelines import synth_scene
+    assert len(synth_scene.photos()) == len(synth_scene.PHOTO_NAMES)
+    rng = np.random.default_rng(0)
+    background = synth_scene.photo_background(rng, (120, 40))
+    assert background.shape == (40, 120, 3) and background.std() > 5  # not a flat colour
+    with pytest.raises(ValueError, match="unknown synth style 'glossy'"):
+        _records(1, style="glossy")
 
 
 def test_same_seed_same_records_any_worker_count():

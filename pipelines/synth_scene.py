@@ -1,0 +1,121 @@
+"""What makes a synthetic word look photographed: natural-image and procedural backgrounds, a
+text colour chosen against the background under the word, shadows and borders, curved
+baselines, perspective, neighbouring text, occlusion and low resolution.
+
+The photographs are those scikit-image (a dependency) ships in its package: the same files
+on every machine, never fetched at run time. TensorFlow-free: synth's workers import it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import os
+
+import numpy as np
+from PIL import Image
+
+# scikit-image's bundled photographs and textures (its files of text, diagrams, micrographs
+# and astronomy are left out: a background must not hold text of its own).
+PHOTO_NAMES = ("astronaut.png", "brick.png", "camera.png", "chelsea.png", "coffee.png",
+               "coins.png", "grass.png", "gravel.png", "moon.png", "motorcycle_left.png",
+               "motorcycle_right.png", "rocket.jpg")
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+MIN_CONTRAST = 90.0  # luma difference between text and the background under it
+
+
+@dataclasses.dataclass(frozen=True)
+class SceneEffects:
+    """Probabilities (per word) of each effect, and their sizes."""
+
+    photo_background: float = 0.0  # a crop of a bundled photograph
+    texture_background: float = 0.0  # procedural noise and stripes in a random palette
+    shadow: float = 0.0  # a drop shadow in another colour
+    border: float = 0.0  # an outline in another colour
+    curve: float = 0.0  # a baseline bent into a parabola...
+    max_curve: float = 0.3  # ...whose ends rise or fall by up to this x the font size
+    perspective: float = 0.0  # corners moved by up to max_perspective x the side
+    max_perspective: float = 0.1
+    neighbours: float = 0.0  # other text cut by the crop's left and right edges
+    occlusion: float = 0.0  # a bar or blot over part of the word
+    low_resolution: float = 0.0  # downsampled by 1.5-3x, then back up
+    min_jpeg_quality: int = 80
+
+
+PLAIN = SceneEffects()
+PHOTO = SceneEffects(photo_background=0.35, texture_background=0.3, shadow=0.15, border=0.1,
+                     curve=0.2, perspective=0.4, neighbours=0.35, occlusion=0.1,
+                     low_resolution=0.25, min_jpeg_quality=35)
+STYLES = {"plain": PLAIN, "photo": PHOTO}
+
+
+def photo_folder() -> str | None:
+    """scikit-image's data folder, found without importing scikit-image; None without it."""
+    spec = importlib.util.find_spec("skimage")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return os.path.join(spec.submodule_search_locations[0], "data")
+
+
+_photos: list[np.ndarray] = []
+
+
+def photos() -> list[np.ndarray]:
+    """The bundled photographs as RGB uint8 arrays (loaded once per process)."""
+    if not _photos:
+        folder = photo_folder()
+        if folder is None:
+            raise FileNotFoundError("photo backgrounds come with scikit-image, which is not "
+                                    "installed: pip install scikit-image, or --synth_style=plain")
+        for name in PHOTO_NAMES:
+            with Image.open(os.path.join(folder, name)) as image:
+                _photos.append(np.asarray(image.convert("RGB")))
+    return _photos
+
+
+def photo_background(rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
+    """[h, w, 3] float32: a randomly scaled, flipped and recoloured crop of a photograph."""
+    width, height = size
+    photo = photos()[rng.integers(len(photos()))]
+    scale = float(rng.uniform(0.25, 1.2))  # photo pixels per output pixel
+    crop_w = min(photo.shape[1], max(2, round(width * scale)))
+    crop_h = min(photo.shape[0], max(2, round(height * scale)))
+    x0 = int(rng.integers(photo.shape[1] - crop_w + 1))
+    y0 = int(rng.integers(photo.shape[0] - crop_h + 1))
+    crop = Image.fromarray(photo[y0:y0 + crop_h, x0:x0 + crop_w])
+    if rng.random() < 0.5:
+        crop = crop.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    array = np.asarray(crop.resize((width, height), Image.Resampling.BILINEAR), np.float32)
+    grey = array @ LUMA
+    saturation = float(rng.uniform(0.0, 1.2))
+    array = grey[..., None] + saturation * (array - grey[..., None])
+    return array * float(rng.uniform(0.6, 1.2)) + float(rng.uniform(-40, 40))
+
+
+def texture_background(rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
+    """[h, w, 3] float32: two random colours blended by multi-scale noise, maybe striped."""
+    width, height = size
+    field = np.zeros((height, width), np.float32)
+    for octave in range(3):
+        cells = 2 ** (octave + int(rng.integers(1, 4)))
+        grid = rng.normal(size=(max(2, height * cells // max(width, 1) + 2), cells + 2))
+        layer = Image.fromarray(grid.astype(np.float32), mode="F").resize(
+            (width, height), Image.Resampling.BICUBIC)
+        field += np.asarray(layer) / (octave + 1)
+    if rng.random() < 0.3:
+        angle, period = rng.uniform(0, np.pi), rng.uniform(4, 30)
+        ys, xs = np.mgrid[0:height, 0:width]
+        field += 1.5 * np.sin((xs * np.cos(angle) + ys * np.sin(angle)) * 2 * np.pi / period)
+    weight = 1.0 / (1.0 + np.exp(-field * rng.uniform(0.5, 2.0)))
+    low, high = rng.uniform(0, 255, size=(2, 3)).astype(np.float32)
+    return low + weight[..., None] * (high - low)
+
+
+def contrasting_colour(rng: np.random.Generator, background_luma: float
+                       ) -> tuple[int, int, int]:
+    """A random colour whose luma differs from `background_luma` by at least MIN_CONTRAST."""
+    for _ in range(100):
+        colour = rng.integers(0, 256, size=3)
+        if abs(float(colour @ LUMA) - background_luma) > MIN_CONTRAST:
+            return tuple(int(v) for v in colour)
+    return (0, 0, 0) if background_luma > 127 else (255, 255, 255)
