@@ -67,7 +67,8 @@ def loss_config():
         raise app.UsageError("--loss_weights takes 3 or 4 numbers: L_s, L_o, L_l[, L_m]")
     mutual = weights[3] if len(weights) == 4 else 1.0
     return LossConfig(class_weight=weights[0], order_weight=weights[1], loc_weight=weights[2],
-                      mutual_weight=mutual, class_balance=FLAGS.class_balance)
+                      mutual_weight=mutual, class_balance=FLAGS.class_balance,
+                      mutual_class_share=FLAGS.mutual_class_share)
 
 
 def decode_config():

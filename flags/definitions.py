@@ -6,7 +6,7 @@ from flags import checks
 from loops.options import CLUSTER_SOURCES, COLLECTIVES, PRECISIONS, STRATEGIES
 from pipelines.sources import INPUT_FORMATS
 from pipelines.synth_scene import STYLES
-from textscanner.config import INPUT_HEIGHT, INPUT_WIDTH, NUM_SLOTS, ModelConfig
+from textscanner.config import INPUT_HEIGHT, INPUT_WIDTH, NUM_SLOTS, LossConfig, ModelConfig
 
 # Data in: synth and convert.
 flags.DEFINE_string("output", None, "synth/convert: output TFRecord prefix; inspect: PNG file.")
@@ -121,6 +121,9 @@ flags.DEFINE_list("loss_weights", ["1", "1", "1", "1"],
                   "Weights of L_s, L_o, L_l[, L_m]. The paper's ResNet-50 recipe: 1,10,10; "
                   "the small model learns faster with 1,1,1.")
 flags.DEFINE_bool("class_balance", True, "Class-balanced L_s (CA-FCN).")
+flags.DEFINE_float("mutual_class_share", LossConfig.mutual_class_share,
+                   "Word-only samples: L_m = L_h + share * L_g (L_g trains the class map from "
+                   "the geometry; the paper's share is 0.2).", lower_bound=0.0)
 flags.DEFINE_enum("mixed_precision", "none", list(PRECISIONS), "Compute precision.")
 flags.DEFINE_enum("strategy", "default", list(STRATEGIES), "tf.distribute strategy.")
 flags.DEFINE_list("devices", [], "mirrored/one_device: explicit devices, e.g. /gpu:0,/gpu:1.")
