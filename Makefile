@@ -3,8 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 WORKDIR ?= demo_workdir
 # Two test processes: much of a test's time is single-threaded (TensorFlow start-up, tracing),
-# which one process alone leaves a second core idle for. Tests that share a trained model
-# are grouped onto one worker (xdist_group), which trains it once.
+# which one process alone leaves a second core idle for.
 TEST_WORKERS ?= 2
 
 .PHONY: install demo test clean
@@ -21,7 +20,7 @@ demo: install
 	$(PY) main.py demo --workdir=$(WORKDIR)
 
 test: install
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup tests
+	$(PY) -m pytest -q -n $(TEST_WORKERS) tests
 
 clean:
 	rm -rf $(VENV) $(WORKDIR) *.egg-info

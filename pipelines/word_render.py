@@ -18,17 +18,9 @@ from pipelines.synth_scene import (LUMA, PLAIN, SceneEffects, contrasting_colour
                                    photo_background, texture_background)
 
 
-def _colours(rng: np.random.Generator) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Background and text colours with enough luminance contrast."""
-    while True:
-        bg, fg = rng.integers(0, 256, size=(2, 3))
-        lum = np.array([0.299, 0.587, 0.114])
-        if abs(float(bg @ lum - fg @ lum)) > 90:
-            return tuple(int(v) for v in bg), tuple(int(v) for v in fg)
-
-
 def _background(rng: np.random.Generator, size: tuple[int, int],
                 colour: tuple[int, ...]) -> Image.Image:
+    """A flat colour, maybe with a gradient or a soft texture (the plain style)."""
     width, height = size
     base = np.empty((height, width, 3), np.float32)
     base[:] = colour
@@ -151,8 +143,8 @@ def _paint(rng: np.random.Generator, ink: Image.Image, others: Image.Image | Non
     elif kind < effects.photo_background + effects.texture_background:
         base = texture_background(rng, (width, height))
     else:
-        bg, _ = _colours(rng)
-        base = np.asarray(_background(rng, (width, height), bg), np.float32)
+        colour = tuple(int(v) for v in rng.integers(0, 256, size=3))
+        base = np.asarray(_background(rng, (width, height), colour), np.float32)
     base = np.clip(base, 0, 255)
     mask = np.asarray(ink, np.float32) / 255.0
     under = float((base @ LUMA)[mask > 0.5].mean()) if (mask > 0.5).any() \

@@ -1,6 +1,7 @@
 """The training loop through `main.py train`, in real processes: resume after SIGKILL,
 SIGTERM, precision options, mirrored vs default, export vs checkpoint."""
 
+import fcntl
 import json
 import os
 import re
@@ -23,7 +24,9 @@ TRAIN_FLAGS = [*SMALL_INPUT, "--batch_size=4", "--steps_per_loop=5", "--checkpoi
                "--learning_rate=2e-3", "--ema_decay=0.9"]
 
 
-@pytest.fixture(scope="module")
+# Session scope: xdist interleaves modules on a worker, and pytest would rebuild a module
+# fixture each time its module came back.
+@pytest.fixture(scope="session")
 def synth_data(tmp_path_factory):
     return synth_words(tmp_path_factory.mktemp("data"), "train", 64, 2, 5)
 
@@ -40,15 +43,21 @@ def _train(model_dir, data, steps, *extra, **kw):
                     f"--train_steps={steps}", *TRAIN_FLAGS, *extra, **kw)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def trained_model_dir(tmp_path_factory, synth_data):
-    """30 uninterrupted steps with TRAIN_FLAGS (tests only read it)."""
-    model_dir = str(tmp_path_factory.mktemp("trained") / "model")
-    _train(model_dir, synth_data, 30)
-    return model_dir
+    """30 uninterrupted steps with TRAIN_FLAGS, trained once for all xdist workers (under a
+    lock in the folder they share) and only read by the tests."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    model_dir = shared / "trained_model"
+    with open(shared / "trained_model.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (model_dir / "complete").exists():
+            _train(str(model_dir), synth_data, 30)
+            (model_dir / "complete").touch()
+    return str(model_dir)
 
 
-@pytest.mark.xdist_group("trained_model_dir")  # one worker trains the shared model
 def test_sigkill_then_restart_continues_exactly(tmp_path, synth_data, trained_model_dir):
     reference = trained_model_dir
 
@@ -134,7 +143,6 @@ def test_mirrored_on_two_cpus_matches_default(tmp_path, synth_data):
     np.testing.assert_allclose(losses(mirrored)[0], losses(default)[0], rtol=1e-5)
 
 
-@pytest.mark.xdist_group("trained_model_dir")
 def test_checkpoint_and_savedmodel_predict_identically(tmp_path, synth_data,
                                                        trained_model_dir):
     model_dir, export_dir = trained_model_dir, str(tmp_path / "export")
