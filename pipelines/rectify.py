@@ -38,7 +38,9 @@ def apply_homography(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
 def crop_size(quad: np.ndarray) -> tuple[int, int]:
     """(width, height) of the upright crop of a quadrilateral [4, 2] (top-left, top-right,
     bottom-right, bottom-left): the mean lengths of its opposite sides."""
-    side = lambda a, b: float(np.hypot(*(quad[a] - quad[b])))  # noqa: E731
+    def side(a: int, b: int) -> float:
+        return float(np.hypot(*(quad[a] - quad[b])))
+
     width = 0.5 * (side(0, 1) + side(3, 2))
     height = 0.5 * (side(0, 3) + side(1, 2))
     return int(round(width)), int(round(height))
