@@ -53,6 +53,19 @@ def scene_words(texts: np.ndarray) -> list[str]:
     return " ".join(str(t) for t in np.asarray(texts).reshape(-1)).split()
 
 
+def _count_mismatch(scene: str, words: list[str], word_quads: np.ndarray,
+                    char_quads: np.ndarray) -> RecordError | None:
+    """Why a scene's words and boxes cannot be paired, or None."""
+    if len(words) != len(word_quads):
+        return RecordError("box_count", f"scene {scene}: {len(words)} words in txt, "
+                                        f"{len(word_quads)} word boxes")
+    num_chars = sum(map(len, words))
+    if num_chars != len(char_quads):
+        return RecordError("box_count", f"scene {scene}: {num_chars} characters in txt, "
+                                        f"{len(char_quads)} character boxes")
+    return None
+
+
 def read_synthtext(path: str, image_root: str | None = None) -> Iterator[RawItem]:
     """One RawItem per word of every scene; a scene whose words and boxes disagree in number
     gives one error per word."""
@@ -63,22 +76,14 @@ def read_synthtext(path: str, image_root: str | None = None) -> Iterator[RawItem
         scene = _text(name)
         words, word_quads, char_quads = scene_words(texts), _quads(word_boxes), \
             _quads(char_boxes)
-        error = None
-        if len(words) != len(word_quads):
-            error = RecordError("box_count", f"scene {scene}: {len(words)} words in txt, "
-                                             f"{len(word_quads)} word boxes")
-        elif sum(map(len, words)) != len(char_quads):
-            error = RecordError("box_count", f"scene {scene}: {sum(map(len, words))} "
-                                             f"characters in txt, {len(char_quads)} "
-                                             "character boxes")
+        error = _count_mismatch(scene, words, word_quads, char_quads)
+        if error is not None:
+            for index in range(max(len(words), 1)):
+                yield RawItem(source=f"{path}#{scene}#{index}", error=error)
+            continue
         first = 0
-        for index in range(max(len(words), 1 if error else 0)):
-            source = f"{path}#{scene}#{index}"
-            if error is not None:
-                yield RawItem(source=source, error=error)
-                continue
-            word = words[index]
-            yield RawItem(source=source, text=word, image_path=os.path.join(root, scene),
-                          word_quad=word_quads[index],
+        for index, word in enumerate(words):
+            yield RawItem(source=f"{path}#{scene}#{index}", text=word,
+                          image_path=os.path.join(root, scene), word_quad=word_quads[index],
                           char_boxes=char_quads[first:first + len(word)])
             first += len(word)
