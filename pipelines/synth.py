@@ -115,9 +115,36 @@ def _alphabet(charset: Charset) -> list[str]:
     return chars
 
 
+# Charsets with these symbols also get prices, codes, web addresses, dates, times and
+# percentages (half of the random strings); alphanumeric charsets are drawn as before.
+_PATTERN_SYMBOLS = frozenset("$.-/:%")
+
+
+def _formatted_text(rng: np.random.Generator) -> str:
+    """A price, product code, web address, date, time or percentage."""
+    def digits(n: int) -> str:
+        return "".join(str(d) for d in rng.integers(0, 10, size=n))
+
+    kind = int(rng.integers(6))
+    if kind == 0:
+        return f"${int(rng.integers(1, 1000))}.{digits(2)}"
+    if kind == 1:
+        letters = "".join(rng.choice(list(string.ascii_uppercase), size=rng.integers(1, 4)))
+        return f"{letters}-{digits(int(rng.integers(2, 6)))}"
+    if kind == 2:
+        word = _WORDS[rng.integers(len(_WORDS))]
+        return f"www.{word}.{('com', 'org', 'net', 'de', 'uk')[rng.integers(5)]}"
+    if kind == 3:
+        return f"{int(rng.integers(1, 29)):02d}/{int(rng.integers(1, 13)):02d}/{digits(4)}"
+    if kind == 4:
+        return f"{int(rng.integers(0, 24)):02d}:{int(rng.integers(0, 60)):02d}"
+    return f"{int(rng.integers(0, 101))}%"
+
+
 def random_text(rng: np.random.Generator, alphabet: Sequence[str], min_len: int,
                 max_len: int) -> str:
-    """Dictionary words, pseudo-words, numbers or random strings, in varied case."""
+    """Dictionary words, pseudo-words, numbers, formatted strings (where the alphabet has
+    their symbols) or random strings, in varied case."""
     letters = set(alphabet)
     kind = rng.random()
     if kind < 0.35:
@@ -127,6 +154,8 @@ def random_text(rng: np.random.Generator, alphabet: Sequence[str], min_len: int,
         word = "".join(_SYLLABLES[i] for i in syllables)
     elif kind < 0.7:
         word = "".join(rng.choice(list(string.digits), size=rng.integers(1, 9)))
+    elif _PATTERN_SYMBOLS <= letters and rng.random() < 0.5:
+        word = _formatted_text(rng)
     else:
         word = ""
     word = "".join(c for c in word if c in letters or c.upper() in letters)

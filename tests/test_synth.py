@@ -102,6 +102,22 @@ def test_text_stays_inside_charset_and_lengths():
         assert cs.encode(rec.text).ok
 
 
+def test_charsets_with_symbols_also_get_prices_codes_addresses_dates_times():
+    import re
+    from textscanner.charset import load_charset
+    alphabet = synth._alphabet(load_charset("printable94"))
+    texts = [synth.random_text(np.random.default_rng([4, i]), alphabet, 1, 16)
+             for i in range(600)]
+    patterns = {"price": r"\$\d+\.\d\d", "code": r"[A-Z]{1,3}-\d{2,5}",
+                "address": r"www\.[a-z]+\.(com|org|net|de|uk)", "date": r"\d\d/\d\d/\d{4}",
+                "time": r"\d\d:\d\d", "percentage": r"\d{1,3}%"}
+    for name, pattern in patterns.items():
+        assert any(re.fullmatch(pattern, t, re.IGNORECASE) for t in texts), name
+    alnum = synth._alphabet(load_charset("alnum36"))
+    assert all(t.isalnum() for t in (synth.random_text(np.random.default_rng([4, i]), alnum,
+                                                       1, 16) for i in range(300)))
+
+
 def test_default_fonts_draw_every_character_with_a_real_glyph():
     """Every default face has a glyph of its own for each letter and digit (a missing one
     would be drawn as the font's empty box, under a label that says otherwise)."""
