@@ -94,16 +94,22 @@ def _stopped_status(stopped_by: str | None) -> int:
 
 
 def _recognizer():
-    """A recognizer from --model_dir (checkpoint) for evaluate/predict/export."""
+    """A recognizer from --model_dir (checkpoint, or pretrained:NAME) for evaluate/predict/
+    export."""
     from flags import configs
+    from loops import pretrained
     from loops.model_io import recognizer_from_checkpoint
     if not FLAGS.model_dir:
         raise app.UsageError("give --model_dir (a training folder) or --saved_model")
     from textscanner import storage
-    if not storage.isdir(FLAGS.model_dir):
+    try:
+        model_dir = pretrained.resolve(FLAGS.model_dir)
+    except ValueError as e:
+        raise app.UsageError(f"--model_dir: {e}") from None
+    if not storage.isdir(model_dir):
         raise app.UsageError(f"--model_dir={FLAGS.model_dir} is not a folder")
     decode = configs.decode_config() if _decode_flags_given() else None
-    return recognizer_from_checkpoint(FLAGS.model_dir, FLAGS.checkpoint, decode)
+    return recognizer_from_checkpoint(model_dir, FLAGS.checkpoint, decode)
 
 
 def _decode_flags_given() -> bool:
@@ -160,9 +166,14 @@ def cmd_predict(args: list[str]) -> int:
 
 
 def cmd_export(args: list[str]) -> int:
-    from loops.model_io import export_saved_model
+    from loops.model_io import export_saved_model, export_weights
     if not FLAGS.export_dir:
         raise app.UsageError("export needs --export_dir")
+    if FLAGS.weights_only:
+        path = export_weights(_recognizer(), FLAGS.export_dir)
+        print(f"exported the weights to {path}: a model folder for --model_dir and "
+              f"--init_checkpoint")
+        return 0
     path = export_saved_model(_recognizer(), FLAGS.export_dir)
     print(f"exported SavedModel to {path} (serving_default: encoded images -> text, "
           f"confidence)")

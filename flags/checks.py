@@ -14,6 +14,7 @@ import sys
 
 from absl import flags
 
+from loops import pretrained
 from pipelines.tfrecord_files import NotATFRecordFile, expand_patterns
 from textscanner import storage
 from textscanner.charset import NAMED_CHARSETS, load_charset
@@ -119,6 +120,7 @@ def check_fonts(paths: list[str]) -> None:
 
 
 def check_checkpoint(path: str) -> None:
+    path = pretrained.resolve(path)
     if not (storage.isdir(path) or storage.glob(path + ".index")):
         raise flags.ValidationError(f"{path} is neither a folder nor a checkpoint (no "
                                     f"{path}.index)")
@@ -141,6 +143,21 @@ def check_record_globs(value: str) -> None:
             raise flags.ValidationError(f"no files match {pattern!r}") from None
         except NotATFRecordFile as e:
             raise flags.ValidationError(str(e)) from None
+
+
+def check_source_weights(values: list[str]) -> None:
+    weights = _numbers(values, float, "numbers")
+    if any(not w > 0 for w in weights):
+        raise flags.ValidationError(f"weights must be > 0, got {','.join(values)}")
+
+
+def check_one_weight_per_glob(values: dict) -> bool:
+    weights, globs = values["train_data_weights"], values["train_data"]
+    count = len([p for p in (globs or "").split(",") if p])
+    if weights and len(weights) != count:
+        raise flags.ValidationError(f"--train_data_weights has {len(weights)} weight(s) for "
+                                    f"{count} --train_data glob(s)")
+    return True
 
 
 def check_lengths(values: dict) -> bool:
@@ -169,6 +186,9 @@ def register() -> None:
     _check("saved_model", check_saved_model)
     for name in ("data", "train_data", "eval_data"):
         _check(name, check_record_globs)
+    _check("train_data_weights", check_source_weights)
     flags.register_multi_flags_validator(["min_length", "max_length"], check_lengths)
+    flags.register_multi_flags_validator(["train_data", "train_data_weights"],
+                                         check_one_weight_per_glob)
     flags.register_validator("learning_rate", lambda rate: rate > 0,
                              message="the learning rate must be > 0")

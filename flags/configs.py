@@ -17,7 +17,8 @@ def synth_config() -> SynthConfig:
                        num_shards=FLAGS.num_shards, num_workers=FLAGS.num_workers,
                        min_length=FLAGS.min_length, max_length=FLAGS.max_length,
                        stroke_probability=FLAGS.stroke_probability,
-                       max_stretch=FLAGS.max_stretch, style=FLAGS.synth_style)
+                       max_stretch=FLAGS.max_stretch, style=FLAGS.synth_style,
+                       language=FLAGS.synth_language)
 
 
 def convert_config() -> ConvertConfig:
@@ -92,15 +93,24 @@ def model_config():
         bidirectional_gru=FLAGS.bidirectional_gru, sync_batch_norm=FLAGS.sync_batch_norm)
 
 
+def _pretrained(path: str | None) -> str | None:
+    from loops import pretrained
+    return pretrained.resolve(path) if path else path
+
+
 def train_config(model_dir: str | None = None, train_data: str | None = None):
     from loops.config import ClusterConfig, OptimizerConfig, RuntimeConfig, TrainConfig
+    from loops.strategies import machine_precision
     model_dir = model_dir or FLAGS.model_dir
     train_data = train_data or FLAGS.train_data or FLAGS.data
     if not model_dir or not train_data:
         raise app.UsageError("train needs --model_dir and --train_data")
     return TrainConfig(
-        model_dir=model_dir, train_data=train_data, eval_data=FLAGS.eval_data,
-        charset=FLAGS.charset, model=model_config(), init_checkpoint=FLAGS.init_checkpoint,
+        model_dir=model_dir, train_data=train_data,
+        train_data_weights=tuple(float(w) for w in FLAGS.train_data_weights),
+        eval_data=FLAGS.eval_data,
+        charset=FLAGS.charset, model=model_config(),
+        init_checkpoint=_pretrained(FLAGS.init_checkpoint),
         batch_size=FLAGS.batch_size, train_steps=FLAGS.train_steps,
         max_train_seconds=60 * FLAGS.max_train_minutes, steps_per_loop=FLAGS.steps_per_loop,
         checkpoint_every=FLAGS.checkpoint_every, keep_checkpoints=FLAGS.keep_checkpoints,
@@ -117,7 +127,7 @@ def train_config(model_dir: str | None = None, train_data: str | None = None):
         loss=loss_config(), decode=decode_config(),
         runtime=RuntimeConfig(strategy=FLAGS.strategy, devices=tuple(FLAGS.devices),
                               cpu_devices=FLAGS.cpu_devices,
-                              mixed_precision=FLAGS.mixed_precision,
+                              mixed_precision=machine_precision(FLAGS.mixed_precision),
                               jit_compile=FLAGS.jit_compile, seed=FLAGS.seed,
                               cluster=ClusterConfig(
                                   source=FLAGS.cluster, port_base=FLAGS.slurm_port_base,

@@ -3,7 +3,8 @@
 from absl import flags
 
 from flags import checks
-from loops.options import CLUSTER_SOURCES, COLLECTIVES, PRECISIONS, STRATEGIES
+from loops.options import (AUTO_PRECISION, CLUSTER_SOURCES, COLLECTIVES, PRECISIONS,
+                           STRATEGIES)
 from pipelines.sources import INPUT_FORMATS
 from pipelines.synth_scene import STYLES
 from textscanner.config import INPUT_HEIGHT, INPUT_WIDTH, NUM_SLOTS, LossConfig, ModelConfig
@@ -29,6 +30,8 @@ flags.DEFINE_enum("synth_style", "photo", list(STYLES),
                   "synth: photo = photograph and texture backgrounds, shadows, borders, curved "
                   "baselines, perspective, neighbouring text, occlusion, low resolution; "
                   "plain = flat and gradient backgrounds.")
+flags.DEFINE_string("synth_language", "en", "synth: language of the corpus words (wordfreq's "
+                    "30,000 most frequent: en, de, fr, es, zh, ...).")
 flags.DEFINE_integer("min_length", 1, "synth: shortest word.", lower_bound=1)
 flags.DEFINE_integer("max_length", 12, "synth: longest word.", lower_bound=1, upper_bound=NUM_SLOTS)
 flags.DEFINE_enum("input_format", "tsv", list(INPUT_FORMATS), "convert: label format.")
@@ -52,9 +55,13 @@ flags.DEFINE_bool("keep_aspect", False, "Resize keeping the aspect ratio and pad
 
 # Training.
 flags.DEFINE_string("train_data", None, "train: TFRecord glob(s), comma-separated.")
+flags.DEFINE_list("train_data_weights", [], "train: one weight per --train_data glob: records "
+                  "are drawn from each glob's files at these rates, e.g. 0.8,0.2 (empty: in "
+                  "proportion to the files' sizes).")
 flags.DEFINE_string("eval_data", None, "train: held-out TFRecords evaluated during training.")
 flags.DEFINE_string("model_dir", None, "Checkpoints, summaries and the model spec; train "
-                                       "resumes from it.")
+                                       "resumes from it. evaluate/predict/export also take "
+                                       "pretrained:NAME, a model shipped with the project.")
 
 # The network: every field of textscanner.config.ModelConfig (its classes: --charset).
 _MODEL = ModelConfig()
@@ -80,7 +87,7 @@ flags.DEFINE_string("backbone_weights", None, "Local backbone weights file (e.g.
                                               "ImageNet ResNet-50 notop .h5). Nothing is "
                                               "downloaded.")
 flags.DEFINE_string("init_checkpoint", None, "Warm start: model weights only from this "
-                                             "checkpoint (file or folder).")
+                                             "checkpoint (file or folder, or pretrained:NAME).")
 flags.DEFINE_integer("batch_size", 32, "Global batch size (split over replicas).", lower_bound=1)
 flags.DEFINE_integer("train_steps", 10000, "Total training steps.", lower_bound=1)
 flags.DEFINE_float("max_train_minutes", 0.0, "Stop (and save) after this long; 0: no limit.",
@@ -124,7 +131,9 @@ flags.DEFINE_bool("class_balance", True, "Class-balanced L_s (CA-FCN).")
 flags.DEFINE_float("mutual_class_share", LossConfig.mutual_class_share,
                    "Word-only samples: L_m = L_h + share * L_g (L_g trains the class map from "
                    "the geometry; the paper's share is 0.2).", lower_bound=0.0)
-flags.DEFINE_enum("mixed_precision", "none", list(PRECISIONS), "Compute precision.")
+flags.DEFINE_enum("mixed_precision", AUTO_PRECISION, [AUTO_PRECISION, *PRECISIONS],
+                  "Compute precision. auto: bfloat16 on a machine without GPUs whose CPU "
+                  "computes it natively (AVX-512 BF16, AMX), else none (float32).")
 flags.DEFINE_enum("strategy", "default", list(STRATEGIES), "tf.distribute strategy.")
 flags.DEFINE_list("devices", [], "mirrored/one_device: explicit devices, e.g. /gpu:0,/gpu:1.")
 flags.DEFINE_enum("cluster", "auto", list(CLUSTER_SOURCES), "multi_worker: where the workers "
@@ -161,6 +170,8 @@ flags.DEFINE_string("checkpoint", None, "evaluate/predict/export: a checkpoint (
                                         "newest in --model_dir).")
 flags.DEFINE_string("metrics_json", None, "evaluate: write the metrics here.")
 flags.DEFINE_string("export_dir", None, "export: SavedModel output folder.")
+flags.DEFINE_bool("weights_only", False, "export: a model folder instead (spec, charset and "
+                  "the weights alone, no optimizer state): small, for sharing a model.")
 
 # Benchmark and demo.
 flags.DEFINE_enum("what", "input", ["input", "train"], "benchmark: what to measure.")

@@ -113,6 +113,13 @@ def has_weight_average(path: str) -> bool:
     return any(name.startswith(AVERAGE + "/") for name in names)
 
 
+def save_weights_only(model, folder: str) -> str:
+    """The model's weights alone as checkpoint `folder/weights-1`; returns its path."""
+    checkpoint = tf.train.Checkpoint(model=model, model_weights=ModelWeights(model))
+    return tf.train.CheckpointManager(checkpoint, folder, max_to_keep=1,
+                                      checkpoint_name="weights").save(checkpoint_number=1)
+
+
 def restore_weights_only(model, path: str) -> str:
     """Model weights from a training checkpoint (file or folder), nothing else: for
     evaluation, prediction, export and warm starts. Where training kept an exponential

@@ -47,6 +47,9 @@ class RuntimeConfig:
 class TrainConfig:
     model_dir: str
     train_data: str
+    # One weight per comma-separated glob of train_data (records drawn at these rates);
+    # empty: all files as one stream, in proportion to their sizes.
+    train_data_weights: tuple[float, ...] = ()
     eval_data: str | None = None
     charset: str = "alnum36"
     # The network; its num_classes is left at 0 and set from the charset.

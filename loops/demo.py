@@ -18,7 +18,7 @@ from loops.flops import train_flops_per_image
 from loops.model_io import SavedModelReader, export_saved_model, recognizer_from_checkpoint
 from loops.options import precision_name
 from loops.predict import predict_files
-from loops.strategies import cpu_has_native_bfloat16
+from loops.strategies import machine_precision
 from loops.trainer import Trainer
 from pipelines import schema
 from pipelines.augment import AugmentConfig
@@ -62,9 +62,7 @@ class DemoConfig:
 
 
 def demo_train_config(cfg: DemoConfig, train_data: str) -> TrainConfig:
-    precision = cfg.precision
-    if precision == "auto":
-        precision = "bfloat16" if cpu_has_native_bfloat16() else "none"
+    precision = machine_precision(cfg.precision)
     return TrainConfig(
         model_dir=os.path.join(cfg.workdir, "model"), train_data=train_data,
         charset="alnum36", batch_size=cfg.batch_size,

@@ -4,6 +4,16 @@ STRATEGIES = ("default", "one_device", "mirrored", "multi_worker")
 CLUSTER_SOURCES = ("auto", "tf_config", "slurm")  # where multi_worker finds its workers
 COLLECTIVES = ("auto", "ring", "nccl")
 PRECISIONS = {"none": "float32", "float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
+# --mixed_precision=auto: bfloat16 on a CPU-only machine whose CPU computes it natively,
+# float32 everywhere else (GPUs: choose float16 or bfloat16 explicitly, BUILD.md).
+AUTO_PRECISION = "auto"
+
+
+def resolve_precision(option: str, has_gpu: bool, cpu_native_bfloat16: bool) -> str:
+    """The precision an option stands for on a machine: `auto` resolved, others as given."""
+    if option != AUTO_PRECISION:
+        return option
+    return "bfloat16" if cpu_native_bfloat16 and not has_gpu else "none"
 
 
 def precision_name(option: str) -> str:

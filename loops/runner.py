@@ -89,6 +89,7 @@ class TrainRunner:
         """A new input order, seeded by `seed`."""
         self.pipeline = InputPipeline(InputConfig.for_model(
             self.model.config, self.config.train_data,
+            source_weights=self.config.train_data_weights,
             global_batch_size=self.config.batch_size, is_training=True,
             augment=self.config.augment, keep_aspect=self.config.keep_aspect,
             deterministic=self.config.deterministic, seed=seed), self.charset)

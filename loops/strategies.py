@@ -11,7 +11,7 @@ import tensorflow as tf
 from loops import cpu
 from loops.cluster import multi_worker_strategy
 from loops.config import ClusterConfig
-from loops.options import PRECISIONS, STRATEGIES
+from loops.options import PRECISIONS, STRATEGIES, resolve_precision
 
 if TYPE_CHECKING:
     from loops.config import RuntimeConfig
@@ -72,6 +72,12 @@ def set_precision(name: str) -> str:
 def cpu_has_native_bfloat16() -> bool:
     """True if this CPU does bfloat16 arithmetic natively (see `loops.cpu`)."""
     return cpu.has_native_bfloat16(cpu.cpu_flags())
+
+
+def machine_precision(option: str) -> str:
+    """`option` with `auto` resolved for this machine (`loops.options.resolve_precision`)."""
+    return resolve_precision(option, has_gpu=bool(tf.config.list_physical_devices("GPU")),
+                             cpu_native_bfloat16=cpu_has_native_bfloat16())
 
 
 def set_up_runtime(runtime: RuntimeConfig, deterministic: bool = False

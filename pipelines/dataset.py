@@ -43,6 +43,9 @@ _without_autograph = tf.autograph.experimental.do_not_convert
 @dataclasses.dataclass(frozen=True)
 class InputConfig:
     file_pattern: str  # comma-separated globs
+    # Training: one weight per glob of `file_pattern`; records are drawn from the globs'
+    # files at these rates. Empty: one stream of all files, so in proportion to their sizes.
+    source_weights: tuple[float, ...] = ()
     global_batch_size: int = 32
     is_training: bool = True
     augment: AugmentConfig | None = None  # None: no augmentation
@@ -79,6 +82,11 @@ class InputPipeline:
         self.config = config
         self.charset = charset
         self.files = expand_patterns(config.file_pattern)
+        globs = [p for p in config.file_pattern.split(",") if p]
+        if config.source_weights and len(config.source_weights) != len(globs):
+            raise ValueError(f"{len(config.source_weights)} source weights for {len(globs)} "
+                             f"glob(s) in {config.file_pattern}")
+        self.sources = [expand_patterns(p) for p in globs] if config.source_weights else []
         self.decoder = RecordDecoder(charset, config.max_text_length,
                                      keep_every_record=self.keep_every_record,
                                      include_strings=self.include_strings)
@@ -109,27 +117,17 @@ class InputPipeline:
                  ) -> tf.data.Dataset:
         cfg = self.config
         batch_size = cfg.global_batch_size
-        files = tf.data.Dataset.from_tensor_slices(self.files)
-        record_shard = None
         if input_context is not None:  # one batch per replica, whatever the pipelines
             batch_size = input_context.get_per_replica_batch_size(cfg.global_batch_size)
-        if input_context is not None and input_context.num_input_pipelines > 1:
-            n, index = input_context.num_input_pipelines, input_context.input_pipeline_id
-            if len(self.files) >= n:
-                files = files.shard(n, index)
-            else:
-                log.warning("only %d file(s) for %d input pipelines: sharding by record, so "
-                            "every pipeline reads every file; write more shards to avoid it",
-                            len(self.files), n)
-                record_shard = (n, index)
-        if cfg.is_training:
-            files = files.shuffle(len(self.files), seed=cfg.seed, reshuffle_each_iteration=True)
-            files = files.repeat()
-        records = files.interleave(
-            tf.data.TFRecordDataset, cycle_length=min(cfg.cycle_length, len(self.files)),
-            num_parallel_calls=tf.data.AUTOTUNE)
-        if record_shard:
-            records = records.shard(*record_shard)
+        if cfg.source_weights and cfg.is_training:
+            # Each source repeats on its own; records are drawn from them at the weights'
+            # rates, whatever their sizes (a few thousand real crops beside 100,000 words).
+            records = tf.data.Dataset.sample_from_datasets(
+                [self._records(files, input_context) for files in self.sources],
+                weights=[w / sum(cfg.source_weights) for w in cfg.source_weights],
+                seed=cfg.seed)
+        else:
+            records = self._records(self.files, input_context)
         if cfg.is_training:
             records = records.shuffle(cfg.shuffle_buffer, seed=cfg.seed)
         # Random draws are stateless, seeded by (seed, pipeline, element index): the iterator
@@ -157,6 +155,30 @@ class InputPipeline:
         options.experimental_external_state_policy = \
             tf.data.experimental.ExternalStatePolicy.IGNORE
         return batches.prefetch(tf.data.AUTOTUNE).with_options(options)
+
+    def _records(self, file_names: list[str],
+                 input_context: tf.distribute.InputContext | None) -> tf.data.Dataset:
+        """Serialized records of `file_names`: this input pipeline's share, and in training
+        the files in a new order every epoch, repeated."""
+        cfg = self.config
+        files = tf.data.Dataset.from_tensor_slices(file_names)
+        record_shard = None
+        if input_context is not None and input_context.num_input_pipelines > 1:
+            n, index = input_context.num_input_pipelines, input_context.input_pipeline_id
+            if len(file_names) >= n:
+                files = files.shard(n, index)
+            else:
+                log.warning("only %d file(s) for %d input pipelines: sharding by record, so "
+                            "every pipeline reads every file; write more shards to avoid it",
+                            len(file_names), n)
+                record_shard = (n, index)
+        if cfg.is_training:
+            files = files.shuffle(len(file_names), seed=cfg.seed, reshuffle_each_iteration=True)
+            files = files.repeat()
+        records = files.interleave(
+            tf.data.TFRecordDataset, cycle_length=min(cfg.cycle_length, len(file_names)),
+            num_parallel_calls=tf.data.AUTOTUNE)
+        return records.shard(*record_shard) if record_shard else records
 
     def load_chunk(self, serialized: tf.Tensor, seed: tf.Tensor | None = None
                    ) -> dict[str, tf.Tensor]:

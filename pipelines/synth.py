@@ -7,7 +7,6 @@ TensorFlow-free at import time: worker processes import this module.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import io
 import logging
 import os
@@ -17,6 +16,7 @@ from typing import Iterator, Sequence
 import numpy as np
 from PIL import ImageFont
 
+from pipelines.fonts import BUILTIN_FONT, default_fonts
 from pipelines.records import WordRecord
 from pipelines.synth_scene import STYLES, SceneEffects, photo_folder, photos
 from pipelines.word_render import render_word
@@ -24,20 +24,8 @@ from textscanner.charset import Charset, load_charset
 
 log = logging.getLogger(__name__)
 
-BUILTIN_FONT = "builtin"  # Pillow's own scalable font (no system font needed)
-# Text faces that matplotlib (a dependency) ships: the same files on every machine, so that
-# the default synthetic data does not depend on the fonts a system has. Sans, serif and
-# monospace DejaVu; STIX (a Times-like serif); Computer Modern roman, bold, italic, sans and
-# typewriter. (Its other files are math symbols and a last-resort glyph font.)
-BUNDLED_FACES = (
-    "DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf",
-    "DejaVuSans-BoldOblique.ttf", "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf",
-    "DejaVuSerif-Italic.ttf", "DejaVuSerif-BoldItalic.ttf", "DejaVuSansMono.ttf",
-    "DejaVuSansMono-Bold.ttf", "DejaVuSansMono-Oblique.ttf", "DejaVuSansMono-BoldOblique.ttf",
-    "STIXGeneral.ttf", "STIXGeneralBol.ttf", "STIXGeneralItalic.ttf", "STIXGeneralBolIta.ttf",
-    "cmr10.ttf", "cmb10.ttf", "cmti10.ttf", "cmss10.ttf", "cmtt10.ttf",
-)
-
+# Common English and sign words: the web addresses' names, and `random_text`'s words when it
+# is given no corpus.
 _WORDS = """the of and to in is you that it he was for on are as with his they at be this from
 have or by one had not but what all were when we there can an your which their said if do will
 each about how up out them then she many some so these would other into has more her two like
@@ -57,6 +45,8 @@ miles sun ways thing whole hear example heard several change answer room sea aga
 learn point city play toward five using himself usually money seen car morning station hotel
 street london paris coffee market garden river bridge museum bank police taxi open closed exit
 sale pizza restaurant center park airport shop pharmacy bakery stop north south east west""".split()
+
+CORPUS_SIZE = 30000  # the most frequent words: common words, names, places, brands
 
 _SYLLABLES = ("ba be bi bo bu ca co cu da de di do du fa fe fi fo ga go gu ha he hi ho la le "
               "li lo lu ma me mi mo mu na ne ni no nu pa pe pi po pu ra re ri ro ru sa se si so "
@@ -90,22 +80,10 @@ class SynthConfig:
     # neighbouring text, occlusion, low resolution (pipelines/synth_scene.py); "plain":
     # flat and gradient backgrounds only.
     style: str = "photo"
+    # Language of the corpus words (a wordfreq code: en, de, fr, es, zh, ...); words with
+    # characters outside the charset lose them, or give way to a random string.
+    language: str = "en"
     clean: bool = False  # no rotation, shear, blur, noise, stroke, stretch or style (tests)
-
-
-def bundled_font_folder() -> str:
-    """matplotlib's font folder, found without importing matplotlib."""
-    spec = importlib.util.find_spec("matplotlib")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("synth's default fonts come with matplotlib, which is not "
-                                "installed: pip install matplotlib, or name fonts with --font")
-    return os.path.join(spec.submodule_search_locations[0], "mpl-data", "fonts", "ttf")
-
-
-def default_fonts() -> list[str]:
-    """The bundled text faces plus Pillow's own font."""
-    folder = bundled_font_folder()
-    return [os.path.join(folder, name) for name in BUNDLED_FACES] + [BUILTIN_FONT]
 
 
 def _alphabet(charset: Charset) -> list[str]:
@@ -141,14 +119,27 @@ def _formatted_text(rng: np.random.Generator) -> str:
     return f"{int(rng.integers(0, 101))}%"
 
 
+def corpus_words(language: str, size: int = CORPUS_SIZE) -> tuple[str, ...]:
+    """The `size` most frequent words of a language (wordfreq's lists, shipped in its
+    wheel: web text, subtitles, news, books), all equally likely to be drawn."""
+    import wordfreq  # here: only synth's processes need it
+    try:
+        words = tuple(wordfreq.top_n_list(language, size))
+    except LookupError:
+        words = ()
+    if not words:
+        raise ValueError(f"wordfreq has no word list for language {language!r}")
+    return words
+
+
 def random_text(rng: np.random.Generator, alphabet: Sequence[str], min_len: int,
-                max_len: int) -> str:
-    """Dictionary words, pseudo-words, numbers, formatted strings (where the alphabet has
-    their symbols) or random strings, in varied case."""
+                max_len: int, words: Sequence[str] = _WORDS) -> str:
+    """Words of `words` (a corpus), pseudo-words, numbers, formatted strings (where the
+    alphabet has their symbols) or random strings, in varied case."""
     letters = set(alphabet)
     kind = rng.random()
     if kind < 0.35:
-        word = _WORDS[rng.integers(len(_WORDS))]
+        word = words[rng.integers(len(words))]
     elif kind < 0.55:
         syllables = rng.integers(len(_SYLLABLES), size=rng.integers(1, 5))
         word = "".join(_SYLLABLES[i] for i in syllables)
@@ -203,14 +194,15 @@ def check_fonts(config: SynthConfig) -> list[str]:
 
 def init_worker(config: SynthConfig) -> None:
     _state.update(config=config, alphabet=_alphabet(load_charset(config.charset)),
-                  fonts=check_fonts(config))
+                  fonts=check_fonts(config), words=corpus_words(config.language))
 
 
 def render_sample(index: int) -> WordRecord:
     """Sample `index` of the configured run; depends only on (seed, index)."""
     config: SynthConfig = _state["config"]
     rng = np.random.default_rng([config.seed, index])
-    text = random_text(rng, _state["alphabet"], config.min_length, config.max_length)
+    text = random_text(rng, _state["alphabet"], config.min_length, config.max_length,
+                       _state["words"])
     font_path = _state["fonts"][rng.integers(len(_state["fonts"]))]
     font = _load_font(font_path, int(rng.integers(config.min_font_size, config.max_font_size + 1)))
     effects = STYLES[config.style]
@@ -232,6 +224,7 @@ def render_samples(config: SynthConfig, start: int = 0) -> Iterator[WordRecord]:
     check_fonts(config)  # here, so that a missing font is a plain error, not a worker's
     check_style(config)
     load_charset(config.charset)
+    corpus_words(config.language)  # an unknown language is a plain error too
     return ordered_map(render_sample, range(start, start + config.num_samples), workers,
                        init_worker, (config,), describe=describe_sample)
 

@@ -136,6 +136,10 @@ def _report_folder(tmp_path):
     (["train", "--order_channels=8,16"], "--order_channels", "3 positive integers"),
     (["convert", "--input=/no/such/labels.tsv", "--output=x"], "--input", "does not exist"),
     (["train", "--model_dir=m"], "--train_data", "needs"),
+    (["train", "--init_checkpoint=pretrained:nope"], "--init_checkpoint",
+     "no pretrained model 'nope'; shipped: pretrained:"),
+    (["train", "--train_data_weights=1,x"], "--train_data_weights", "comma-separated numbers"),
+    (["train", "--train_data_weights=0.5,0"], "--train_data_weights", "must be > 0"),
     (["frobnicate"], "unknown command", "synth, convert"),
 ])
 def test_user_errors_exit_2_with_one_line_before_tensorflow(args, flag, rule):
@@ -144,6 +148,17 @@ def test_user_errors_exit_2_with_one_line_before_tensorflow(args, flag, rule):
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1, out.stderr
     assert flag in lines[0] and rule in lines[0]
+    assert "tensorflow imported: False" in out.stdout
+
+
+def test_one_weight_per_training_glob(tmp_path):
+    for name in "abc":
+        (tmp_path / f"{name}.tfrecord").write_bytes(b"")  # an empty shard is a valid file
+    globs = ",".join(str(tmp_path / f"{name}*") for name in "abc")
+    out = _run_checked("train", f"--train_data={globs}", "--train_data_weights=1,2",
+                       f"--model_dir={tmp_path}/m")
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert "--train_data_weights has 2 weight(s) for 3 --train_data glob(s)" in out.stderr
     assert "tensorflow imported: False" in out.stdout
 
 

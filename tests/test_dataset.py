@@ -225,3 +225,23 @@ def test_record_status_names_the_first_reason_that_applies():
     length, unknown, boxes = (tf.constant(column) for column in zip(*(c for c, _ in cases)))
     status = record_status(length, unknown, boxes, max_text_length=4).numpy()
     assert [SKIP_REASONS[s] for s in status] == [SKIP_REASONS[want] for _, want in cases]
+
+
+def test_source_weights_set_the_share_of_each_glob(tmp_path):
+    """200 words in one glob and 20 in another: unweighted, the small one gives about a
+    tenth of the training records; weighted 1:1, about half; weights and globs must pair."""
+    write_records(str(tmp_path / "big"), [block_word("big", seed=i) for i in range(200)], 4)
+    write_records(str(tmp_path / "small"), [block_word("sm", seed=i) for i in range(20)], 1)
+    pattern = f"{tmp_path / 'big-*'},{tmp_path / 'small-*'}"
+
+    def small_share(**kw) -> float:
+        pipe = _pipeline(pattern, global_batch_size=20, is_training=True, seed=3,
+                         include_strings=True, **kw)
+        texts = [t for b in pipe().take(40) for t in b["text"].numpy()]
+        return texts.count(b"sm") / len(texts)
+
+    assert small_share() < 0.2
+    assert 0.4 < small_share(source_weights=(1.0, 1.0)) < 0.6
+    assert small_share(source_weights=(1.0, 3.0)) > 0.65
+    with pytest.raises(ValueError, match="2 source weights for 1 glob"):
+        _pipeline(str(tmp_path / "big-*"), source_weights=(1.0, 1.0))

@@ -42,3 +42,12 @@ def test_onednn_is_asked_for_on_avx2_unless_the_user_chose(tmp_path):
     assert not cpu.enable_onednn({"sse2", "avx"}, older) and not older
     assert cpu.has_native_bfloat16({"avx512f", "avx512_bf16"})
     assert cpu.cpu_flags(str(tmp_path / "missing")) == set()
+
+
+def test_auto_precision_is_bfloat16_only_on_a_cpu_only_machine_that_has_it():
+    from loops.options import resolve_precision
+    assert resolve_precision("auto", has_gpu=False, cpu_native_bfloat16=True) == "bfloat16"
+    assert resolve_precision("auto", has_gpu=False, cpu_native_bfloat16=False) == "none"
+    assert resolve_precision("auto", has_gpu=True, cpu_native_bfloat16=True) == "none"
+    for chosen in ("none", "float16", "bfloat16"):
+        assert resolve_precision(chosen, has_gpu=False, cpu_native_bfloat16=True) == chosen

@@ -8,6 +8,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from pipelines import synth, word_render
+from pipelines.fonts import (BUILTIN_FONT, BUNDLED_FACES, FONT_PACKAGES, bundled_font_folder,
+                             default_fonts, package_fonts)
 
 
 def _records(n, seed=3, workers=1, **kw):
@@ -52,12 +54,11 @@ def test_photo_effects_keep_every_box_on_its_own_glyph():
     """Every effect at once (photo or texture backgrounds, shadow, border, curve, perspective,
     neighbouring text, occlusion, low resolution): the word's own ink, moved through the same
     transforms, lies in its characters' boxes, and each box holds its glyph's ink."""
-    from PIL import ImageFont
     from pipelines.synth_scene import SceneEffects
     everything = SceneEffects(photo_background=0.5, texture_background=0.5, shadow=1.0,
                               border=1.0, curve=1.0, perspective=1.0, neighbours=1.0,
                               occlusion=1.0, low_resolution=1.0)
-    fonts = synth.default_fonts()
+    fonts = default_fonts()
     inside_fracs, per_char_ink = [], []
     for i in range(24):
         rng = np.random.default_rng([11, i])
@@ -123,10 +124,14 @@ def test_default_fonts_draw_every_character_with_a_real_glyph():
     would be drawn as the font's empty box, under a label that says otherwise)."""
     import string
     from PIL import ImageFont
-    fonts = synth.default_fonts()
-    assert len(fonts) == len(synth.BUNDLED_FACES) + 1 and synth.BUILTIN_FONT in fonts
+    fonts = default_fonts()
+    packaged = package_fonts()
+    assert len(fonts) == len(BUNDLED_FACES) + len(packaged) + 1 and BUILTIN_FONT in fonts
+    # every listed package is installed (a dependency), each with at least one face
+    assert {p.split(os.sep)[-3] for p in packaged} == set(FONT_PACKAGES)
+    assert len(set(fonts)) == len(fonts)
     for path in fonts:
-        if path == synth.BUILTIN_FONT:
+        if path == BUILTIN_FONT:
             continue
         font = ImageFont.truetype(path, 24)
         missing = bytes(font.getmask("\ue000"))  # a private-use code point: no glyph
@@ -136,9 +141,25 @@ def test_default_fonts_draw_every_character_with_a_real_glyph():
 
 
 def test_custom_font_and_missing_font(tmp_path):
-    font = os.path.join(synth.bundled_font_folder(), "cmr10.ttf")
+    font = os.path.join(bundled_font_folder(), "cmr10.ttf")
     recs = _records(3, fonts=(font,))
     assert all(len(r.char_boxes) == len(r.text) for r in recs)
     for workers in (1, 2):
         with pytest.raises(FileNotFoundError, match="font file not found"):
             _records(1, workers=workers, fonts=(str(tmp_path / "none.ttf"),))
+
+
+def test_words_come_from_a_real_corpus_of_the_chosen_language():
+    english = synth.corpus_words("en")
+    assert len(english) == synth.CORPUS_SIZE and {"the", "hotel", "street"} <= set(english)
+    alphabet = synth._alphabet(synth.load_charset("alnum36"))
+    texts = [synth.random_text(np.random.default_rng([5, i]), alphabet, 1, 12, english)
+             for i in range(400)]
+    from_corpus = {t.lower() for t in texts} & (set(english) - set(synth._WORDS))
+    assert len(from_corpus) > 60, sorted(from_corpus)  # beyond the built-in list
+    german = set(synth.corpus_words("de"))
+    assert {"und", "nicht"} <= german
+    texts = [r.text.lower() for r in _records(40, language="de", charset="alnum36")]
+    assert sum(t in german for t in texts) >= 6 and not any(t in ("the", "and") for t in texts)
+    with pytest.raises(ValueError, match="no word list for language 'xx'"):
+        _records(1, language="xx")

@@ -21,7 +21,7 @@ SMALL_INPUT = ["--input_height=32", "--input_width=128"]
 SMALL_MODEL = ModelConfig(input_height=32, input_width=128)
 TRAIN_FLAGS = [*SMALL_INPUT, "--batch_size=4", "--steps_per_loop=5", "--checkpoint_every=10",
                "--image_summary_every=10", "--deterministic", "--seed=3", "--noaugment",
-               "--learning_rate=2e-3", "--ema_decay=0.9"]
+               "--learning_rate=2e-3", "--ema_decay=0.9", "--mixed_precision=none"]
 
 
 # Session scope: xdist interleaves modules on a worker, and pytest would rebuild a module
@@ -226,6 +226,22 @@ def test_model_restored_in_a_fresh_process_reads_like_the_trained_one(tmp_path, 
     got = restored.model(batch["image"], training=False)
     for key in expected:
         np.testing.assert_array_equal(got[key].numpy(), expected[key].numpy(), err_msg=key)
+
+
+def test_weights_only_export_reads_like_its_checkpoint(tmp_path, trained_model_dir):
+    """export --weights_only keeps the averaged weights and nothing of the optimizer; the
+    folder is a model folder for evaluate/predict/export and warm starts."""
+    from loops.model_io import export_weights, recognizer_from_checkpoint
+    source = recognizer_from_checkpoint(trained_model_dir)  # trained with --ema_decay
+    path = export_weights(source, str(tmp_path / "weights"))
+    names = tf.train.load_checkpoint(path).get_variable_to_shape_map()
+    assert names and not any(n.startswith(("optimizer/", "average/")) for n in names)
+    images = tf.random.stateless_uniform([3, 32, 128, 3], seed=[1, 2])
+    copy = recognizer_from_checkpoint(str(tmp_path / "weights"))
+    for key, value in source.model(images, training=False).items():
+        np.testing.assert_array_equal(copy.model(images, training=False)[key].numpy(),
+                                      value.numpy(), err_msg=key)
+    assert copy.lookup.charset.chars == source.lookup.charset.chars
 
 
 def test_checkpoint_missing_variables_is_refused(tmp_path):

@@ -1,0 +1,82 @@
+"""The faces `synth` draws with by default: files that pip installs, the same on every machine.
+
+matplotlib (a dependency) ships DejaVu, STIX and Computer Modern; small font packages from
+PyPI (dependencies too, each a wheel of OFL-licensed files in `<package>/files/`) add modern
+sans, serif, condensed, rounded and hand-drawn families, so that a model sees letter shapes
+closer to the signs, shop fronts and labels of photographs. Files are found without
+importing any package. TensorFlow-free: worker processes import this module.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+__all__ = ["BUILTIN_FONT", "BUNDLED_FACES", "FONT_PACKAGES", "bundled_font_folder",
+           "default_fonts", "package_fonts"]
+
+BUILTIN_FONT = "builtin"  # Pillow's own scalable font (no system font needed)
+# matplotlib's text faces: sans, serif and monospace DejaVu; STIX (a Times-like serif);
+# Computer Modern roman, bold, italic, sans and typewriter. (Its other files are math
+# symbols and a last-resort glyph font.)
+BUNDLED_FACES = (
+    "DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf",
+    "DejaVuSans-BoldOblique.ttf", "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf",
+    "DejaVuSerif-Italic.ttf", "DejaVuSerif-BoldItalic.ttf", "DejaVuSansMono.ttf",
+    "DejaVuSansMono-Bold.ttf", "DejaVuSansMono-Oblique.ttf", "DejaVuSansMono-BoldOblique.ttf",
+    "STIXGeneral.ttf", "STIXGeneralBol.ttf", "STIXGeneralItalic.ttf", "STIXGeneralBolIta.ttf",
+    "cmr10.ttf", "cmb10.ttf", "cmti10.ttf", "cmss10.ttf", "cmtt10.ttf",
+)
+# Font packages (module names) whose every face is drawn with. Left out: Amatic SC, whose
+# lower case is drawn as small capitals (a case-sensitive label would be wrong), and
+# variable fonts (Pillow draws only their default instance, a duplicate face).
+FONT_PACKAGES = (
+    "font_source_sans_pro", "font_source_serif_pro", "font_lato", "font_hanken_grotesk",
+    "font_manrope", "font_rhd", "font_caladea", "font_fjallaone", "font_fredoka_one",
+    "font_intuitive",
+)
+_FONT_EXTENSIONS = (".ttf", ".otf")
+
+
+def _package_folder(module: str) -> str | None:
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return spec.submodule_search_locations[0]
+
+
+def bundled_font_folder() -> str:
+    """matplotlib's font folder, found without importing matplotlib."""
+    folder = _package_folder("matplotlib")
+    if folder is None:
+        raise FileNotFoundError("synth's default fonts come with matplotlib, which is not "
+                                "installed: pip install matplotlib, or name fonts with --font")
+    return os.path.join(folder, "mpl-data", "fonts", "ttf")
+
+
+def package_fonts(packages: tuple[str, ...] = FONT_PACKAGES) -> list[str]:
+    """Every face of the installed font packages, sorted; a face shipped as both TrueType
+    and OpenType counts once (the TrueType file). Packages not installed are skipped."""
+    fonts = []
+    for module in packages:
+        folder = _package_folder(module)
+        if folder is None:
+            continue
+        files = os.path.join(folder, "files")
+        names = sorted(os.listdir(files)) if os.path.isdir(files) else []
+        faces = {}
+        for name in names:
+            stem, ext = os.path.splitext(name)
+            if ext.lower() in _FONT_EXTENSIONS and "Variable" not in stem:
+                faces.setdefault(stem, os.path.join(files, name))  # ".otf" sorts before ".ttf"
+                if ext.lower() == ".ttf":
+                    faces[stem] = os.path.join(files, name)
+        fonts += sorted(faces.values())
+    return fonts
+
+
+def default_fonts() -> list[str]:
+    """matplotlib's text faces, the font packages' faces and Pillow's own font."""
+    folder = bundled_font_folder()
+    return ([os.path.join(folder, name) for name in BUNDLED_FACES] + package_fonts()
+            + [BUILTIN_FONT])
