@@ -24,7 +24,7 @@ from pipelines import schema
 from pipelines.augment import AugmentConfig
 from pipelines.synth import SynthConfig, write_synth
 from textscanner.charset import load_charset
-from textscanner.config import LossConfig, ModelConfig
+from textscanner.config import RECIPE_INPUT_HEIGHT, RECIPE_INPUT_WIDTH, LossConfig, ModelConfig
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,8 @@ class DemoConfig:
     # photograph-like style is for models meant to read photographs.
     synth_style: str = "plain"
     # A quarter of the paper's 64x256 pixels, so a quarter of the compute per image.
-    input_height: int = 32
-    input_width: int = 128
+    input_height: int = RECIPE_INPUT_HEIGHT
+    input_width: int = RECIPE_INPUT_WIDTH
     precision: str = "auto"  # auto: bfloat16 where the CPU has it natively, else float32
     ema_decay: float = 0.0
     seed: int = 0

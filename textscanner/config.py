@@ -10,6 +10,10 @@ import dataclasses
 NUM_SLOTS = 30
 INPUT_HEIGHT = 64
 INPUT_WIDTH = 256
+# The input of `train`'s recipe and the demo: a quarter of the paper's pixels (and compute),
+# which reads better at equal compute (BUILD.md, "The training recipe").
+RECIPE_INPUT_HEIGHT = 32
+RECIPE_INPUT_WIDTH = 128
 MAP_STRIDE = 2
 INPUT_MULTIPLE = 32  # the backbone's coarsest stride: input sides are multiples of it
 
