@@ -87,6 +87,11 @@ class InputPipeline:
             raise ValueError(f"{len(config.source_weights)} source weights for {len(globs)} "
                              f"glob(s) in {config.file_pattern}")
         self.sources = [expand_patterns(p) for p in globs] if config.source_weights else []
+        for glob, files in zip(globs, self.sources):
+            # A weighted source with no records would stall every draw from it forever.
+            if not any(tf.io.gfile.stat(f).length for f in files):
+                raise ValueError(f"--train_data glob {glob} matches only empty files: a "
+                                 f"weighted source needs records")
         self.decoder = RecordDecoder(charset, config.max_text_length,
                                      keep_every_record=self.keep_every_record,
                                      include_strings=self.include_strings)

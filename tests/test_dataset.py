@@ -245,3 +245,6 @@ def test_source_weights_set_the_share_of_each_glob(tmp_path):
     assert small_share(source_weights=(1.0, 3.0)) > 0.65
     with pytest.raises(ValueError, match="2 source weights for 1 glob"):
         _pipeline(str(tmp_path / "big-*"), source_weights=(1.0, 1.0))
+    (tmp_path / "empty-00000-of-00001.tfrecord").write_bytes(b"")
+    with pytest.raises(ValueError, match="empty-\\* matches only empty files"):
+        _pipeline(f"{tmp_path / 'big-*'},{tmp_path / 'empty-*'}", source_weights=(1.0, 1.0))
