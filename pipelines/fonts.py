@@ -68,8 +68,7 @@ def package_fonts(packages: tuple[str, ...] = FONT_PACKAGES) -> list[str]:
         for name in names:
             stem, ext = os.path.splitext(name)
             if ext.lower() in _FONT_EXTENSIONS and "Variable" not in stem:
-                faces.setdefault(stem, os.path.join(files, name))  # ".otf" sorts before ".ttf"
-                if ext.lower() == ".ttf":
+                if stem not in faces or ext.lower() == ".ttf":
                     faces[stem] = os.path.join(files, name)
         fonts += sorted(faces.values())
     return fonts
