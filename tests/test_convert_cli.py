@@ -68,15 +68,24 @@ def labels_with_fifo(tmp_path):
     return tmp_path, str(fifo)
 
 
+# A shell without job control starts background commands (`make test &` in a script) with
+# SIGINT ignored, and every process they start inherits that. Ctrl-C is what the tests here
+# send, so `convert` gets the default disposition a terminal's foreground job has; exec keeps
+# the pid, which the tests look up.
+_WITH_DEFAULT_SIGINT = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                        "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])")
+
+
 @pytest.fixture
 def start_convert():
     """Starts `convert` on a label file; whatever the test does, nothing is left running."""
     procs = []
 
     def start(tmp_path) -> subprocess.Popen:
+        command = main_cmd("convert", "--input_format=tsv", f"--input={tmp_path}/labels.tsv",
+                           f"--output={tmp_path}/out/c", "--num_shards=2", "--num_workers=2")
         procs.append(subprocess.Popen(
-            main_cmd("convert", "--input_format=tsv", f"--input={tmp_path}/labels.tsv",
-                     f"--output={tmp_path}/out/c", "--num_shards=2", "--num_workers=2"),
+            [command[0], "-c", _WITH_DEFAULT_SIGINT, *command[1:]],
             env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             start_new_session=True))
         return procs[-1]
