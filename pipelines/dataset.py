@@ -75,23 +75,33 @@ class InputConfig:
                    image_width=model.input_width, max_text_length=model.num_slots, **kwargs)
 
 
+def _weighted_sources(config: InputConfig) -> list[list[str]]:
+    """The files of each glob when the globs are weighted (else none), checked: one weight
+    per glob, and records in every glob."""
+    if not config.source_weights:
+        return []
+    globs = [p for p in config.file_pattern.split(",") if p]
+    if len(config.source_weights) != len(globs):
+        raise ValueError(f"{len(config.source_weights)} source weights for {len(globs)} "
+                         f"glob(s) in {config.file_pattern}")
+    sources = [expand_patterns(p) for p in globs]
+    for glob, files in zip(globs, sources):
+        # A weighted source with no records would stall every draw from it forever.
+        if not any(tf.io.gfile.stat(f).length for f in files):
+            raise ValueError(f"--train_data glob {glob} matches only empty files: a "
+                             f"weighted source needs records")
+    return sources
+
+
 class InputPipeline:
     """Builds the dataset; counts of skipped records: `skipped_counts()` (by SKIP_REASONS)."""
 
     def __init__(self, config: InputConfig, charset: Charset):
         self.config = config
         self.charset = charset
-        self.files = expand_patterns(config.file_pattern)
-        globs = [p for p in config.file_pattern.split(",") if p]
-        if config.source_weights and len(config.source_weights) != len(globs):
-            raise ValueError(f"{len(config.source_weights)} source weights for {len(globs)} "
-                             f"glob(s) in {config.file_pattern}")
-        self.sources = [expand_patterns(p) for p in globs] if config.source_weights else []
-        for glob, files in zip(globs, self.sources):
-            # A weighted source with no records would stall every draw from it forever.
-            if not any(tf.io.gfile.stat(f).length for f in files):
-                raise ValueError(f"--train_data glob {glob} matches only empty files: a "
-                                 f"weighted source needs records")
+        self.sources = _weighted_sources(config)  # one file list per weighted glob
+        self.files = (sorted({f for files in self.sources for f in files}) if self.sources
+                      else expand_patterns(config.file_pattern))
         self.decoder = RecordDecoder(charset, config.max_text_length,
                                      keep_every_record=self.keep_every_record,
                                      include_strings=self.include_strings)
