@@ -114,7 +114,7 @@ def _recognizer():
 
 def _decode_flags_given() -> bool:
     return any(FLAGS[name].present for name in
-               ("min_slot_mass", "relative_slot_mass", "min_char_score"))
+               ("min_slot_mass", "relative_slot_mass", "min_char_score", "max_slot_overlap"))
 
 
 def cmd_evaluate(args: list[str]) -> int:

@@ -76,7 +76,8 @@ def decode_config():
     from textscanner.config import DecodeConfig
     return DecodeConfig(min_slot_mass=FLAGS.min_slot_mass,
                         relative_slot_mass=FLAGS.relative_slot_mass,
-                        min_char_score=FLAGS.min_char_score)
+                        min_char_score=FLAGS.min_char_score,
+                        max_slot_overlap=FLAGS.max_slot_overlap)
 
 
 def model_config():

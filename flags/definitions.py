@@ -171,6 +171,10 @@ flags.DEFINE_float("relative_slot_mass", 0.2, "Decoding: see --min_slot_mass.",
                    lower_bound=0.0, upper_bound=1.0)
 flags.DEFINE_float("min_char_score", 0.3, "Decoding: L_score, the lowest character score read.",
                    lower_bound=0.0, upper_bound=1.0)
+flags.DEFINE_float("max_slot_overlap", 0.9, "Decoding: a slot that shares more than this "
+                                            "share of its order map with the previous slot "
+                                            "ends the word (1: never).",
+                   lower_bound=0.0, upper_bound=1.0)
 
 # Evaluate, predict, export.
 flags.DEFINE_string("saved_model", None, "evaluate/predict: an exported SavedModel folder.")

@@ -12,7 +12,7 @@ from pipelines.decode import preprocess_encoded
 from textscanner.charset_tf import CharsetLookup
 from textscanner.config import DecodeConfig
 from textscanner.decoding import decode
-from textscanner.word_formation import probabilities, word_formation
+from textscanner.word_formation import probabilities, slot_overlap, word_formation
 
 
 class Recognizer(tf.Module):
@@ -44,8 +44,10 @@ class Recognizer(tf.Module):
         probs = probabilities(self.model(images, training=False))
         char_probs, mass = word_formation(probs["class_probs"], probs["order_probs"],
                                           probs["loc_map"])
+        overlap = slot_overlap(probs["order_probs"], probs["loc_map"])
         map_height, map_width = probs["loc_map"].shape[1:3]
-        decoded = decode(char_probs, mass, self.decode_config, map_area=map_height * map_width)
+        decoded = decode(char_probs, mass, self.decode_config, map_area=map_height * map_width,
+                         overlap=overlap)
         return {
             "text": self.lookup.decode(decoded.ids, decoded.lengths),
             "confidence": decoded.word_scores,

@@ -244,6 +244,41 @@ def test_decoding_stop_rules(case, map_area):
                                np.mean(ref_scores) if ref_scores else 0.0, rtol=1e-6)
 
 
+
+def test_slot_overlap_matches_loops():
+    s = _softmax(RNG.normal(size=(2, 3, 4, 5)))
+    q = RNG.uniform(size=(2, 3, 4))
+    got = word_formation.slot_overlap(tf.constant(s, tf.float32), tf.constant(q, tf.float32))
+    for b in range(2):
+        assert got.numpy()[b, 0] == 0.0
+        for k in range(1, 4):
+            hk, hp = s[b, :, :, k + 1] * q[b], s[b, :, :, k] * q[b]
+            ref = np.minimum(hk, hp).sum() / min(hk.sum(), hp.sum())
+            np.testing.assert_allclose(got.numpy()[b, k], ref, rtol=1e-5)
+
+
+def test_a_slot_that_rereads_the_previous_one_ends_the_word():
+    # Three characters in columns 0-1, 2-3 and 4-5 of a 1 x 8 map; a fourth slot lies on
+    # the third character's pixels with a mass above every mass rule: a trailing duplicate.
+    q = np.ones((1, 1, 8), np.float32)
+    s = np.full((1, 1, 8, 6), 1e-4, np.float32)
+    for k, columns in enumerate([(0, 1), (2, 3), (4, 5), (4, 5)], start=1):
+        s[0, 0, columns, k] = 0.45
+    s[0, 0, 6:, 0] = 1.0
+    g = np.full((1, 1, 8, 4), 0.02, np.float32)
+    for columns, c in [((0, 1), 1), ((2, 3), 3), ((4, 5), 2)]:
+        g[0, 0, columns, c] = 0.94
+    char_probs, mass = word_formation.word_formation(*map(tf.constant, (g, s, q)))
+    overlap = word_formation.slot_overlap(tf.constant(s), tf.constant(q))
+    np.testing.assert_allclose(overlap.numpy()[0, :4], [0.0, 0.0, 0.0, 1.0], atol=1e-3)
+    cfg = DecodeConfig(min_slot_mass=0.1)
+    assert int(decoding.decode(char_probs, mass, cfg, 8).lengths[0]) == 4  # without the rule
+    got = decoding.decode(char_probs, mass, cfg, 8, overlap)
+    assert int(got.lengths[0]) == 3
+    np.testing.assert_array_equal(got.ids.numpy()[0, :3], [1, 3, 2])
+    off = DecodeConfig(min_slot_mass=0.1, max_slot_overlap=1.0)
+    assert int(decoding.decode(char_probs, mass, off, 8, overlap).lengths[0]) == 4
+
 def test_class_loss_without_background_pixels_is_the_plain_mean():
     logits = RNG.normal(size=(1, 2, 3, 4)).astype(np.float32)
     labels = np.array([[[1, 2, 3], [1, 1, 2]]], np.int32)  # characters everywhere

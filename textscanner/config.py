@@ -69,3 +69,5 @@ class DecodeConfig:
     min_slot_mass: float = 8.0  # a slot ends the word below max(min, relative * largest)
     relative_slot_mass: float = 0.2
     min_char_score: float = 0.3  # L_score of the paper
+    # A slot sharing more of its order map with the previous slot re-reads its character.
+    max_slot_overlap: float = 0.9

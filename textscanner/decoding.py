@@ -22,11 +22,13 @@ class Decoded:
 
 
 def decode(char_probs: tf.Tensor, mass: tf.Tensor,
-           config: DecodeConfig = DecodeConfig(), map_area: float = REFERENCE_MAP_AREA
-           ) -> Decoded:
+           config: DecodeConfig = DecodeConfig(), map_area: float = REFERENCE_MAP_AREA,
+           overlap: tf.Tensor | None = None) -> Decoded:
     """Reads slots k = 1, 2, ... and stops at the first slot whose mass is below
     max(min_slot_mass, relative_slot_mass * the largest slot mass), or whose best class is
-    the background, or whose best probability is below min_char_score.
+    the background, or whose best probability is below min_char_score, or (given `overlap`
+    [B, N], `word_formation.slot_overlap`) which shares more than max_slot_overlap of its
+    map with the previous slot.
 
     A slot's mass is a sum over map pixels, so `min_slot_mass` (given for a map of
     REFERENCE_MAP_AREA pixels) is scaled to `map_area`, the pixels of the model's map."""
@@ -37,6 +39,8 @@ def decode(char_probs: tf.Tensor, mass: tf.Tensor,
                            config.relative_slot_mass * tf.reduce_max(mass, axis=-1,
                                                                      keepdims=True))
     readable = (mass >= threshold) & (best != 0) & (score >= config.min_char_score)
+    if overlap is not None:
+        readable &= overlap <= config.max_slot_overlap
     in_word = tf.cast(tf.math.cumprod(tf.cast(readable, tf.int32), axis=-1), tf.bool)
     lengths = tf.reduce_sum(tf.cast(in_word, tf.int32), axis=-1)
     char_scores = tf.where(in_word, score, 0.0)

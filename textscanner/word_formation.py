@@ -32,3 +32,17 @@ def word_formation(class_probs: tf.Tensor, order_probs: tf.Tensor,
     mass = tf.reduce_sum(order, axis=[1, 2])
     weighted = tf.einsum("bhwn,bhwc->bnc", order, class_probs)
     return weighted / tf.maximum(mass, EPSILON)[..., None], mass
+
+
+def slot_overlap(order_probs: tf.Tensor, loc_map: tf.Tensor) -> tf.Tensor:
+    """Share of each slot's order map that the previous slot also covers:
+    sum_xy min(H_k, H_{k-1}) / min(m_k, m_{k-1}), in [0, 1]; 0 for the first slot.
+
+    A slot that re-reads the pixels of the one before it is not a new character (it is how
+    a trailing duplicate, `8h -> 8hh`, arises); decoding ends the word there."""
+    order = order_maps(order_probs, loc_map)
+    previous = tf.pad(order[..., :-1], [[0, 0], [0, 0], [0, 0], [1, 0]])
+    shared = tf.reduce_sum(tf.minimum(order, previous), axis=[1, 2])
+    mass = tf.reduce_sum(order, axis=[1, 2])
+    previous_mass = tf.pad(mass[:, :-1], [[0, 0], [1, 0]])
+    return shared / tf.maximum(tf.minimum(mass, previous_mass), EPSILON)
