@@ -123,7 +123,7 @@ class Controller:
         budget = StepBudget(cfg.train_steps, cfg.max_train_seconds if step == 0 else 0.0)
         if step == 0:
             runner.planned_steps.assign(cfg.train_steps)
-        preview = self._preview_batch() if self.chief else None
+        preview = None  # built when the first image summary is due: a pipeline of its own
         last_save = step
         with StopRequest([runner.request_stop]) as stop:
             while step < self.planned_steps and not stop:
@@ -142,7 +142,8 @@ class Controller:
                 if budget.update(step, time.perf_counter() - start_time):
                     self._fit_plan(budget)
                 self._log(result, start_step, start_time)
-                if preview is not None and _crossed(result, cfg.image_summary_every):
+                if self.chief and _crossed(result, cfg.image_summary_every):
+                    preview = preview if preview is not None else self._preview_batch()
                     self.summaries.predictions(self.recognizer, preview,
                                                runner.charset.num_classes - 1,
                                                runner.model.config.num_slots, step)

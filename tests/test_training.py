@@ -315,3 +315,20 @@ def test_a_binding_time_budget_still_finishes_the_schedule(tmp_path, synth_data,
     saved = {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()
              if k.startswith("planned_steps")}
     assert list(saved.values()) == [planned]
+
+
+def test_image_summaries_show_the_predicted_maps_at_their_cadence(trained_model_dir):
+    """30 steps with --image_summary_every=10: colour maps and the read texts at 10, 20, 30."""
+    steps = {"predicted_maps": [], "truth_vs_prediction": []}
+    shapes = []
+    for path in tf.io.gfile.glob(os.path.join(trained_model_dir, "train", "events.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                if value.tag in steps:
+                    steps[value.tag].append(event.step)
+                    if value.tag == "predicted_maps":
+                        images = tf.make_ndarray(value.tensor)  # [width, height, png...]
+                        shapes.append(tf.image.decode_png(images[2]).shape)
+    assert sorted(steps["predicted_maps"]) == [10, 20, 30]
+    assert sorted(steps["truth_vs_prediction"]) == [10, 20, 30]
+    assert all(shape[-1] == 3 for shape in shapes)  # in colour
