@@ -244,7 +244,6 @@ def test_decoding_stop_rules(case, map_area):
                                np.mean(ref_scores) if ref_scores else 0.0, rtol=1e-6)
 
 
-
 def test_slot_overlap_matches_loops():
     s = _softmax(RNG.normal(size=(2, 3, 4, 5)))
     q = RNG.uniform(size=(2, 3, 4))
@@ -278,6 +277,7 @@ def test_a_slot_that_rereads_the_previous_one_ends_the_word():
     np.testing.assert_array_equal(got.ids.numpy()[0, :3], [1, 3, 2])
     off = DecodeConfig(min_slot_mass=0.1, max_slot_overlap=1.0)
     assert int(decoding.decode(char_probs, mass, off, 8, overlap).lengths[0]) == 4
+
 
 def test_class_loss_without_background_pixels_is_the_plain_mean():
     logits = RNG.normal(size=(1, 2, 3, 4)).astype(np.float32)
