@@ -34,12 +34,19 @@ def test_registry_lists_both_backbones_and_rejects_unknown():
 @pytest.mark.parametrize("backbone", ["small", "resnet50"])
 def test_every_trainable_variable_gets_a_nonzero_gradient(backbone):
     model = TextScanner(ModelConfig(num_classes=37, backbone=backbone)).build_for_input()
-    batch = _batch()
-    with tf.GradientTape() as tape:
-        outputs = model(batch["image"], training=True)
-        loss = losses.total_loss(outputs, batch, 2, LossConfig())["loss"]
+    batch = {key: tf.constant(value) for key, value in _batch().items()}
     variables = model.trainable_variables
-    grads = tape.gradient(loss, variables)
+
+    # Compiled, as training runs it: run eagerly, the GRU's loop and ResNet-50 are thousands
+    # of single-op dispatches, which a busy CPU (the other test worker) slows many times over.
+    @tf.function(autograph=False)
+    def outputs_and_gradients():
+        with tf.GradientTape() as tape:
+            outputs = model(batch["image"], training=True)
+            loss = losses.total_loss(outputs, batch, 2, LossConfig())["loss"]
+        return outputs, tape.gradient(loss, variables)
+
+    outputs, grads = outputs_and_gradients()
     missing = [v.path for v, g in zip(variables, grads)
                if g is None or float(tf.reduce_max(tf.abs(g))) == 0.0]
     assert not missing, missing
