@@ -24,12 +24,14 @@ MODES = ("compiled", "eager", "constant_batch")
 
 
 def measure(config: TrainConfig, mode: str, steps: int, warmup: int = 3) -> float:
-    """Images/s of `steps` training steps in `mode`, measured in this process."""
+    """Images/s of `steps` training steps in `mode`, measured in this process after `warmup`
+    steps (one when eager: there is no trace to amortise)."""
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; choose one of {MODES}")
     runner = TrainRunner(config, set_up_runtime(config.runtime, config.deterministic))
     if mode == "eager":
         tf.config.run_functions_eagerly(True)
+        warmup = min(warmup, 1)
 
     source = runner.iterator
     if mode == "constant_batch":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import tensorflow as tf
 
 from pipelines import convert
 from pipelines.records import WordRecord
@@ -30,3 +31,10 @@ def block_word(text: str, width: int = 160, height: int = 40, seed: int = 0,
 def write_records(prefix: str, records: list[WordRecord], num_shards: int = 2) -> list[str]:
     """The records as sharded TFRecords, written by the project's own writer."""
     return convert.write_records(records, prefix, num_shards, ConversionReport()).shards
+
+
+def compiled_inference(model):
+    """`model(images, training=False)` as a tf.function, as evaluation and serving run it:
+    called eagerly, the GRU's loop is hundreds of single-op dispatches, which a CPU shared
+    with the other test worker slows many times over."""
+    return tf.function(lambda images: model(images, training=False))

@@ -87,7 +87,7 @@ def test_mixed_precision_outputs_float32_and_finite_loss(policy):
     try:
         model = TextScanner(ModelConfig(num_classes=11)).build_for_input()
         batch = _batch(b=1, num_classes=11)
-        outputs = model(batch["image"], training=True)
+        outputs = tf.function(lambda images: model(images, training=True))(batch["image"])
         assert all(v.dtype == tf.float32 for v in outputs.values())
         compute = {layer.compute_dtype for layer in model.backbone.layers[2:]}
         assert compute == {policy.split("_")[1]}
@@ -112,6 +112,11 @@ def test_small_model_overfits_and_reads_eight_words_exactly(tmp_path):
     tf.keras.utils.set_random_seed(0)
     model = TextScanner(ModelConfig(num_classes=charset.num_classes, input_height=32,
                                     input_width=128)).build_for_input()
+    # On one fixed batch the weights fit in ~100 steps, but batch norm's moving statistics
+    # (Keras' momentum 0.99) trail them by hundreds more before inference reads as well.
+    for layer in model._flatten_layers():
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = 0.9
     optimizer = keras.optimizers.Adam(3e-3)
     optimizer.build(model.trainable_variables)
 
@@ -124,22 +129,26 @@ def test_small_model_overfits_and_reads_eight_words_exactly(tmp_path):
             optimizer.apply_gradients(zip(grads, model.trainable_variables))
         return terms["loss"]
 
-    def read():
+    @tf.function
+    def decode():
         probs = word_formation.probabilities(model(batch["image"], training=False))
         decoded = decoding.decode(*word_formation.word_formation(
             probs["class_probs"], probs["order_probs"], probs["loc_map"]),
             map_area=16 * 64)
-        return [charset.decode(i[:n])
-                for i, n in zip(decoded.ids.numpy(), decoded.lengths.numpy())]
+        return decoded.ids, decoded.lengths
+
+    def read():
+        ids, lengths = decode()
+        return [charset.decode(i[:n]) for i, n in zip(ids.numpy(), lengths.numpy())]
 
     truth = [t.decode().lower() for t in batch["text"].numpy()]
     first = float(train(tf.constant(1)))
     assert read() != truth
-    for _ in range(7):  # at most 700 steps; usually exact after 300-500
-        last = float(train(tf.constant(100)))
+    for _ in range(28):  # at most 700 steps, read every 25; usually exact after 75-100
+        last = float(train(tf.constant(25)))
         if read() == truth:
             break
-    assert last < 0.02 * first
+    assert last < 0.1 * first
     assert read() == truth
 
 

@@ -14,6 +14,7 @@ import pytest
 import tensorflow as tf
 
 from tests.cli import env, main_cmd, run_main, synth_words
+from tests.helpers import compiled_inference
 from textscanner.config import ModelConfig
 
 # Half the paper's input side: a quarter of the compute, the same code paths.
@@ -59,13 +60,16 @@ def trained_model_dir(tmp_path_factory, synth_data):
 
 
 def test_sigkill_then_restart_continues_exactly(tmp_path, synth_data, trained_model_dir):
+    """Killed after its first checkpoint and restarted, a run ends where the uninterrupted
+    reference did (which also wrote image summaries: they leave training untouched)."""
     reference = trained_model_dir
+    no_images = "--image_summary_every=0"
 
     resumed = str(tmp_path / "resumed")
     proc = subprocess.Popen(main_cmd("train", f"--train_data={synth_data}",
                                      f"--model_dir={resumed}", "--train_steps=30",
-                                     *TRAIN_FLAGS), env=env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                                     *TRAIN_FLAGS, no_images), env=env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
     # The index file appears before the `checkpoint` state file names it: wait for both.
     while tf.train.latest_checkpoint(resumed) is None and time.time() < deadline:
@@ -76,7 +80,7 @@ def test_sigkill_then_restart_continues_exactly(tmp_path, synth_data, trained_mo
     killed_at = int(tf.train.latest_checkpoint(resumed).rsplit("-", 1)[1])
     assert killed_at < 30, "the run finished before it could be killed"
 
-    out = _train(resumed, synth_data, 30)
+    out = _train(resumed, synth_data, 30, no_images)
     assert f"restored {resumed}/ckpt-{killed_at}" in out.stderr
     final = json.loads(out.stdout.strip().splitlines()[-1])
     assert final["step"] == 30
@@ -145,11 +149,13 @@ def test_mirrored_on_two_cpus_matches_default(tmp_path, synth_data):
 
 def test_checkpoint_and_savedmodel_predict_identically(tmp_path, synth_data,
                                                        trained_model_dir):
+    from PIL import Image
+
+    from pipelines.convert import ConvertConfig, convert
     model_dir, export_dir = trained_model_dir, str(tmp_path / "export")
     run_main("export", f"--model_dir={model_dir}", f"--export_dir={export_dir}")
     images = tmp_path / "images"
     images.mkdir()
-    from PIL import Image
     rng = np.random.default_rng(0)
     for i, fmt in enumerate(["PNG", "JPEG", "BMP"]):
         Image.fromarray(rng.integers(0, 255, (30, 90, 3), dtype=np.uint8)).save(
@@ -163,67 +169,73 @@ def test_checkpoint_and_savedmodel_predict_identically(tmp_path, synth_data,
     lines = from_ckpt.stdout.strip().splitlines()
     assert len(lines) == 3 and all(len(line.split("\t")) == 3 for line in lines)
     assert from_ckpt.stdout == from_saved.stdout
-    # evaluate scores the checkpoint and the SavedModel identically too
-    metrics = {}
-    for source in (f"--model_dir={model_dir}", f"--saved_model={export_dir}"):
-        path = tmp_path / f"metrics{len(metrics)}.json"
-        run_main("evaluate", source, f"--data={synth_data}", f"--metrics_json={path}")
-        metrics[source] = json.loads(path.read_text())
-    first, second = metrics.values()
-    assert first["num_samples"] == second["num_samples"] == 64
-    for key in ("word_accuracy", "word_accuracy_exact", "one_minus_ned", "char_precision",
-                "char_recall"):
-        assert first[key] == second[key], key
-    assert first["word_rule"] == "case_insensitive_alphanumeric"
 
-    # A benchmark-like set with labels outside alnum36: every record is scored.
+    # A benchmark-like set with labels outside alnum36: a training set rejects them, an
+    # evaluation set keeps them, and evaluate scores every record.
     labels = ["Gt.", "(A12)", "[falling", "ok", "x" * 31, "EXIT"]
     for i, _ in enumerate(labels):
         Image.fromarray(rng.integers(0, 255, (20, 60, 3), dtype=np.uint8)).save(
             images / f"w{i}.png")
     (tmp_path / "bench.tsv").write_text("".join(f"images/w{i}.png\t{t}\n"
                                                 for i, t in enumerate(labels)))
-    train_like = run_main("convert", f"--input={tmp_path}/bench.tsv",
-                          f"--output={tmp_path}/t/bench")
-    assert "wrote 2 records" in train_like.stdout  # training sets reject what alnum36 lacks
-    run_main("convert", f"--input={tmp_path}/bench.tsv", f"--output={tmp_path}/e/bench",
-             "--evaluation_set")
-    path = tmp_path / "bench.json"
-    out = run_main("evaluate", f"--saved_model={export_dir}", f"--data={tmp_path}/e/bench-*",
-                   f"--metrics_json={path}")
-    result = json.loads(path.read_text())
-    assert result["num_samples"] == len(labels) and result["num_outside_charset"] == 3
-    assert "num_outside_charset" in out.stdout
+    for evaluation_set, kept in ((False, 2), (True, len(labels))):
+        report = convert(ConvertConfig("tsv", f"{tmp_path}/bench.tsv",
+                                       f"{tmp_path}/{evaluation_set}/bench", num_shards=1,
+                                       num_workers=1, evaluation_set=evaluation_set))
+        assert report.written == kept
+    data = f"{synth_data},{tmp_path}/True/bench-*"
+    metrics, outputs = [], []
+    for source in (f"--model_dir={model_dir}", f"--saved_model={export_dir}"):
+        path = tmp_path / f"metrics{len(metrics)}.json"
+        outputs.append(run_main("evaluate", source, f"--data={data}",
+                                f"--metrics_json={path}").stdout)
+        metrics.append(json.loads(path.read_text()))
+    first, second = metrics  # one entry per glob and their total
+    for scores in (*first.values(), *second.values()):
+        assert scores.pop("images_per_second") > 0
+    assert first == second
+    bench = first[f"{tmp_path}/True/bench-*"]
+    assert bench["num_samples"] == len(labels) and bench["num_outside_charset"] == 3
+    assert first[synth_data]["num_samples"] == 64
+    assert first["total"]["num_samples"] == 64 + len(labels)
+    assert first["total"]["word_rule"] == "case_insensitive_alphanumeric"
+    assert all("num_outside_charset" in out for out in outputs)
 
 
-def test_train_loop_is_traced_once(tmp_path, synth_data):
+@pytest.fixture(scope="session")
+def averaged_trainer(tmp_path_factory, synth_data):
+    """A Trainer of this process after 6 steps in loops of 4 and 2, its weights averaged with
+    decay 0.5; the tests only read it."""
     from loops.config import TrainConfig
     from loops.trainer import Trainer
-    runner = Trainer(TrainConfig(model_dir=str(tmp_path), train_data=synth_data, batch_size=4,
-                                 model=SMALL_MODEL, augment=None)).runner
-    for steps in (1, 3, 2):
-        runner.train(steps)
-    assert runner.num_traces == 1
-    assert runner.current_step == 6
-
-
-def test_model_restored_in_a_fresh_process_reads_like_the_trained_one(tmp_path, synth_data):
-    """The trained model in memory and the one rebuilt from its checkpoint (as evaluate,
-    predict and export do) give identical outputs."""
-    from loops.config import TrainConfig
-    from loops.model_io import recognizer_from_checkpoint
-    from loops.trainer import Trainer
-    from pipelines.dataset import InputConfig, InputPipeline
-    trainer = Trainer(TrainConfig(model_dir=str(tmp_path), train_data=synth_data, batch_size=4,
-                                  model=SMALL_MODEL, train_steps=5,
-                                  steps_per_loop=5, augment=None))
+    trainer = Trainer(TrainConfig(model_dir=str(tmp_path_factory.mktemp("averaged")),
+                                  train_data=synth_data, batch_size=4, model=SMALL_MODEL,
+                                  train_steps=6, steps_per_loop=4, augment=None,
+                                  ema_decay=0.5))
     trainer.train()
+    return trainer
+
+
+def test_train_loop_is_traced_once(averaged_trainer):
+    runner = averaged_trainer.runner
+    assert runner.current_step == 6  # a loop of 4 steps, then one of 2
+    assert runner.num_traces == 1
+
+
+def test_model_restored_in_a_fresh_process_reads_like_the_trained_one(averaged_trainer,
+                                                                      synth_data):
+    """The trained model in memory, its averages applied, and the one rebuilt from its
+    checkpoint (as evaluate, predict and export do) give identical outputs."""
+    from loops.model_io import recognizer_from_checkpoint
+    from pipelines.dataset import InputConfig, InputPipeline
+    runner = averaged_trainer.runner
     batch = next(iter(InputPipeline(InputConfig(synth_data, global_batch_size=4,
                                                 is_training=False, image_height=32,
-                                                image_width=128), trainer.runner.charset)()))
-    expected = trainer.runner.model(batch["image"], training=False)
-    restored = recognizer_from_checkpoint(str(tmp_path))
-    got = restored.model(batch["image"], training=False)
+                                                image_width=128), runner.charset)()))
+    with runner.average.applied():
+        expected = compiled_inference(runner.model)(batch["image"])
+    restored = recognizer_from_checkpoint(runner.config.model_dir)
+    got = compiled_inference(restored.model)(batch["image"])
     for key in expected:
         np.testing.assert_array_equal(got[key].numpy(), expected[key].numpy(), err_msg=key)
 
@@ -238,9 +250,10 @@ def test_weights_only_export_reads_like_its_checkpoint(tmp_path, trained_model_d
     assert names and not any(n.startswith(("optimizer/", "average/")) for n in names)
     images = tf.random.stateless_uniform([3, 32, 128, 3], seed=[1, 2])
     copy = recognizer_from_checkpoint(str(tmp_path / "weights"))
-    for key, value in source.model(images, training=False).items():
-        np.testing.assert_array_equal(copy.model(images, training=False)[key].numpy(),
-                                      value.numpy(), err_msg=key)
+    expected = compiled_inference(source.model)(images)
+    got = compiled_inference(copy.model)(images)
+    for key in expected:
+        np.testing.assert_array_equal(got[key].numpy(), expected[key].numpy(), err_msg=key)
     assert copy.lookup.charset.chars == source.lookup.charset.chars
 
 
@@ -257,22 +270,15 @@ def test_checkpoint_missing_variables_is_refused(tmp_path):
         restore_weights_only(fresh, str(tmp_path))
 
 
-def test_weight_average_is_what_evaluation_reads(tmp_path, synth_data):
+def test_weight_average_is_what_evaluation_reads(averaged_trainer):
     """With --ema_decay the checkpoint keeps the averages; the model that evaluate, predict
     and export rebuild from it has the averaged trainable weights, the raw BN statistics."""
-    from loops.config import TrainConfig
     from loops.model_io import recognizer_from_checkpoint
-    from loops.trainer import Trainer
-    trainer = Trainer(TrainConfig(model_dir=str(tmp_path), train_data=synth_data, batch_size=4,
-                                  model=SMALL_MODEL, train_steps=6,
-                                  steps_per_loop=3, augment=None,
-                                  ema_decay=0.5))
-    trainer.train()
-    runner = trainer.runner
+    runner = averaged_trainer.runner
     raw = [v.numpy() for v in runner.model.trainable_variables]
     averaged = [v.numpy() for v in runner.average.ordered]
     assert any(not np.allclose(a, r) for a, r in zip(averaged, raw))
-    restored = recognizer_from_checkpoint(str(tmp_path)).model
+    restored = recognizer_from_checkpoint(runner.config.model_dir).model
     for got, want in zip(restored.trainable_variables, averaged):
         np.testing.assert_array_equal(got.numpy(), want)
     trainable = {id(v) for v in runner.model.trainable_variables}
@@ -295,7 +301,7 @@ def test_a_binding_time_budget_still_finishes_the_schedule(tmp_path, synth_data,
     asked = 1_000_000
     trainer = Trainer(TrainConfig(
         model_dir=str(tmp_path), train_data=synth_data, batch_size=4, model=SMALL_MODEL,
-        train_steps=asked, max_train_seconds=20, steps_per_loop=4,
+        train_steps=asked, max_train_seconds=8, steps_per_loop=4,
         checkpoint_every=1_000_000, image_summary_every=0, augment=None,
         optimizer=OptimizerConfig(learning_rate=1e-3, decay_fractions=(0.7, 0.9))))
     # Trace the loop beforehand (zero steps), so that a busy machine's tracing time does not
