@@ -1,5 +1,5 @@
 """The training loop through `main.py train`, in real processes: resume after SIGKILL,
-SIGTERM, precision options, mirrored vs default, export vs checkpoint."""
+SIGTERM, precision options, export vs checkpoint (mirrored vs default: test_mirrored.py)."""
 
 import fcntl
 import json
@@ -115,36 +115,19 @@ def test_sigterm_stops_after_the_current_step_and_saves(tmp_path, synth_data):
 
 @pytest.mark.parametrize("precision", ["bfloat16", "float16"])
 def test_mixed_precision_runs_finish_with_finite_loss(tmp_path, synth_data, precision):
+    # float16 as on a multi-GPU box: loss scaling under MirroredStrategy, the CLI's flags
+    # splitting the CPU into two devices before TensorFlow starts.
+    mirrored = ["--strategy=mirrored", "--cpu_devices=2"] if precision == "float16" else []
     out = _train(str(tmp_path / precision), synth_data, 2, f"--mixed_precision={precision}",
-                 "--batch_size=2", "--steps_per_loop=1", "--nodeterministic")
+                 "--batch_size=2", "--steps_per_loop=1", "--nodeterministic", *mirrored)
     assert json.loads(out.stdout.strip().splitlines()[-1])["step"] == 2
+    if mirrored:
+        assert "strategy mirrored (MirroredStrategy) with 2 replica(s)" in out.stderr
     losses = [float(line.split("loss=")[1].split()[0]) for line in out.stderr.splitlines()
               if " loss=" in line]
     assert len(losses) == 2 and all(np.isfinite(losses))
     if precision == "float16":  # the loss scale is logged to TensorBoard
         assert os.listdir(tmp_path / precision / "train")
-
-
-def test_mirrored_on_two_cpus_matches_default(tmp_path, synth_data):
-    """Same data, sync BN: per-replica losses, each divided by the global batch and summed
-    over replicas, equal the single-device loss."""
-    common = ["--sync_batch_norm", "--batch_size=8", "--steps_per_loop=1",
-              "--checkpoint_every=3"]
-    default = _train(str(tmp_path / "default"), synth_data, 3, *common)
-    mirrored = _train(str(tmp_path / "mirrored"), synth_data, 3, *common,
-                      "--strategy=mirrored", "--cpu_devices=2")
-    assert "strategy mirrored (MirroredStrategy) with 2 replica(s)" in mirrored.stderr
-
-    def losses(out):
-        return [float(line.split(" loss=")[1].split()[0]) for line in out.stderr.splitlines()
-                if " loss=" in line]
-
-    np.testing.assert_allclose(losses(mirrored), losses(default), rtol=1e-3)
-    # Step 1 sees identical weights and data: the losses agree to float precision. Later
-    # steps drift slightly: Keras' synchronized BN forward pass uses the global batch, but
-    # its gradient differs from single-device BN by ~0.3% (measured), which Adam amplifies
-    # (2e-4 relative at step 3).
-    np.testing.assert_allclose(losses(mirrored)[0], losses(default)[0], rtol=1e-5)
 
 
 def test_checkpoint_and_savedmodel_predict_identically(tmp_path, synth_data,
