@@ -19,8 +19,9 @@ install: $(VENV)/.installed
 demo: install
 	$(PY) main.py demo --workdir=$(WORKDIR)
 
+# The slowest tests are listed at the end, so that a slow machine's run shows where its time went.
 test: install
-	$(PY) -m pytest -q -n $(TEST_WORKERS) tests
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --durations=15 tests
 
 clean:
 	rm -rf $(VENV) $(WORKDIR) *.egg-info
