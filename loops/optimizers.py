@@ -1,4 +1,5 @@
-"""Adam (or AdamW) with warm-up and step or cosine decay, loss-scaled for float16."""
+"""Adam (or AdamW, both with fused updates) with warm-up and step or cosine decay,
+loss-scaled for float16."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import keras
 import tensorflow as tf
 
 from loops.config import OptimizerConfig
+from loops.fused_adam import FusedAdam, FusedAdamW
 
 
 @keras.saving.register_keras_serializable("textscanner")
@@ -97,9 +99,9 @@ def make_optimizer(config: OptimizerConfig, precision: str,
                                    config.decay_factor, config.warmup_steps, fractions,
                                    total_steps)
     if config.weight_decay:
-        optimizer = keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay)
+        optimizer = FusedAdamW(schedule, weight_decay=config.weight_decay)
     else:
-        optimizer = keras.optimizers.Adam(schedule)
+        optimizer = FusedAdam(schedule)
     if precision == "float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
