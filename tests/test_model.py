@@ -9,18 +9,21 @@ from textscanner import decoding, losses, word_formation
 from textscanner.backbones import available, build_backbone
 from textscanner.config import LossConfig, ModelConfig
 from textscanner.model import TextScanner
-from textscanner.targets import render_targets
+from textscanner.targets import TargetConfig, render_targets
 
 
-def _batch(b=2, num_classes=37, seed=0):
+def _batch(b=2, num_classes=37, seed=0, height=64, width=256):
+    """Three characters with boxes in a `height` x `width` input (maps at half its size)."""
     rng = np.random.default_rng(seed)
-    quads = np.array([[[20 + 20 * k, 8, 34 + 20 * k, 8, 34 + 20 * k, 24, 20 + 20 * k, 24]
-                       for k in range(3)]] * b, np.float32)
+    scale = height / 64
+    quads = scale * np.array([[[20 + 20 * k, 8, 34 + 20 * k, 8, 34 + 20 * k, 24, 20 + 20 * k,
+                                24] for k in range(3)]] * b, np.float32)
     ids = rng.integers(1, num_classes, size=(b, 3)).astype(np.int32)
-    maps = render_targets(quads, ids, np.ones((b, 3), bool))
+    maps = render_targets(quads, ids, np.ones((b, 3), bool),
+                          TargetConfig(map_height=height // 2, map_width=width // 2))
     text_ids = np.zeros((b, 30), np.int32)
     text_ids[:, :3] = ids
-    return {"image": rng.uniform(size=(b, 64, 256, 3)).astype(np.float32),
+    return {"image": rng.uniform(size=(b, height, width, 3)).astype(np.float32),
             "text_ids": text_ids, "length": np.full(b, 3, np.int32),
             "has_char_boxes": np.array([1.0] * (b - 1) + [0.0], np.float32), **maps}
 
@@ -33,8 +36,10 @@ def test_registry_lists_both_backbones_and_rejects_unknown():
 
 @pytest.mark.parametrize("backbone", ["small", "resnet50"])
 def test_every_trainable_variable_gets_a_nonzero_gradient(backbone):
-    model = TextScanner(ModelConfig(num_classes=37, backbone=backbone)).build_for_input()
-    batch = {key: tf.constant(value) for key, value in _batch().items()}
+    # The demo's 32x128 input: a quarter of the paper's compute, every layer the same.
+    model = TextScanner(ModelConfig(num_classes=37, backbone=backbone, input_height=32,
+                                    input_width=128)).build_for_input()
+    batch = {key: tf.constant(value) for key, value in _batch(height=32, width=128).items()}
     variables = model.trainable_variables
 
     # Compiled, as training runs it: run eagerly, the GRU's loop and ResNet-50 are thousands
@@ -53,9 +58,9 @@ def test_every_trainable_variable_gets_a_nonzero_gradient(backbone):
     backbone_vars = model.backbone.trainable_variables
     assert backbone_vars and all(v.trainable for v in model.backbone.variables
                                  if "moving" not in v.path)
-    assert outputs["class_logits"].shape == (2, 32, 128, 37)
-    assert outputs["order_logits"].shape == (2, 32, 128, 31)
-    assert outputs["loc_logits"].shape == (2, 32, 128)
+    assert outputs["class_logits"].shape == (2, 16, 64, 37)
+    assert outputs["order_logits"].shape == (2, 16, 64, 31)
+    assert outputs["loc_logits"].shape == (2, 16, 64)
 
 
 def test_backbone_weights_from_local_file(tmp_path):
