@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -33,8 +34,7 @@ def write_records(prefix: str, records: list[WordRecord], num_shards: int = 2) -
     return convert.write_records(records, prefix, num_shards, ConversionReport()).shards
 
 
-def compiled_inference(model):
-    """`model(images, training=False)` as a tf.function, as evaluation and serving run it:
-    called eagerly, the GRU's loop is hundreds of single-op dispatches, which a CPU shared
-    with the other test worker slows many times over."""
+def compiled_inference(model: keras.Model) -> tf.types.experimental.PolymorphicFunction:
+    """`model(images, training=False)` as a tf.function, as evaluation and serving run it
+    (and cheaper than eagerly, where the GRU's loop is hundreds of single-op dispatches)."""
     return tf.function(lambda images: model(images, training=False))

@@ -42,8 +42,8 @@ def test_every_trainable_variable_gets_a_nonzero_gradient(backbone):
     batch = {key: tf.constant(value) for key, value in _batch(height=32, width=128).items()}
     variables = model.trainable_variables
 
-    # Compiled, as training runs it: run eagerly, the GRU's loop and ResNet-50 are thousands
-    # of single-op dispatches, which a busy CPU (the other test worker) slows many times over.
+    # Compiled, as training runs it (eagerly, the GRU's loop and ResNet-50 are thousands of
+    # single-op dispatches).
     @tf.function(autograph=False)
     def outputs_and_gradients():
         with tf.GradientTape() as tape:
