@@ -119,6 +119,11 @@ def check_fonts(paths: list[str]) -> None:
             raise flags.ValidationError(f"font file {path} does not exist")
 
 
+def check_init_checkpoint(value: str) -> None:
+    if value not in ("auto", "none"):  # its choices besides a checkpoint
+        check_checkpoint(value)
+
+
 def check_checkpoint(path: str) -> None:
     path = pretrained.resolve(path)
     if not (storage.isdir(path) or storage.glob(path + ".index")):
@@ -181,7 +186,7 @@ def register() -> None:
     _check("image_root", check_existing_path)
     _check("font", check_fonts)
     _check("backbone_weights", check_existing_path)
-    _check("init_checkpoint", check_checkpoint)
+    _check("init_checkpoint", check_init_checkpoint)
     _check("checkpoint", check_checkpoint)
     _check("saved_model", check_saved_model)
     for name in ("data", "train_data", "eval_data"):

@@ -94,9 +94,9 @@ def model_config():
         bidirectional_gru=FLAGS.bidirectional_gru, sync_batch_norm=FLAGS.sync_batch_norm)
 
 
-def _pretrained(path: str | None) -> str | None:
-    from loops import pretrained
-    return pretrained.resolve(path) if path else path
+def _init_checkpoint(value: str | None) -> str | None:
+    """--init_checkpoint as TrainConfig takes it (None: from scratch)."""
+    return None if value in (None, "", "none") else value
 
 
 def train_config(model_dir: str | None = None, train_data: str | None = None):
@@ -111,7 +111,7 @@ def train_config(model_dir: str | None = None, train_data: str | None = None):
         train_data_weights=tuple(float(w) for w in FLAGS.train_data_weights),
         eval_data=FLAGS.eval_data,
         charset=FLAGS.charset, model=model_config(),
-        init_checkpoint=_pretrained(FLAGS.init_checkpoint),
+        init_checkpoint=_init_checkpoint(FLAGS.init_checkpoint),
         batch_size=FLAGS.batch_size, train_steps=FLAGS.train_steps,
         max_train_seconds=60 * FLAGS.max_train_minutes, steps_per_loop=FLAGS.steps_per_loop,
         checkpoint_every=FLAGS.checkpoint_every, keep_checkpoints=FLAGS.keep_checkpoints,

@@ -92,8 +92,10 @@ flags.DEFINE_bool("bidirectional_gru", _MODEL.bidirectional_gru, "train: the ord
 flags.DEFINE_string("backbone_weights", None, "Local backbone weights file (e.g. Keras' "
                                               "ImageNet ResNet-50 notop .h5). Nothing is "
                                               "downloaded.")
-flags.DEFINE_string("init_checkpoint", None, "Warm start: model weights only from this "
-                                             "checkpoint (file or folder, or pretrained:NAME).")
+flags.DEFINE_string("init_checkpoint", "auto", "train: the weights a new run starts from "
+                    "(weights only; a run with a checkpoint resumes from it instead): a "
+                    "checkpoint file or folder, pretrained:NAME, auto (the shipped model with "
+                    "this run's network and charset, if there is one) or none (from scratch).")
 flags.DEFINE_integer("batch_size", 16, "Global batch size (split over replicas).", lower_bound=1)
 flags.DEFINE_integer("train_steps", 50000, "Total training steps (fewer when "
                      "--max_train_minutes binds: the schedule is fitted to what it allows).",

@@ -54,7 +54,9 @@ class TrainConfig:
     charset: str = "alnum36"
     # The network; its num_classes is left at 0 and set from the charset.
     model: ModelConfig = ModelConfig()
-    init_checkpoint: str | None = None  # weights-only warm start
+    # Weights-only warm start of a run without a checkpoint of its own: a checkpoint,
+    # pretrained:NAME, or "auto" (`loops/warm_start.py`). None: from scratch.
+    init_checkpoint: str | None = None
     batch_size: int = 32  # global
     train_steps: int = 10000
     max_train_seconds: float = 0.0  # stop early (and save) after this long; 0: no limit

@@ -13,7 +13,7 @@ import time
 
 import tensorflow as tf
 
-from loops import strategies
+from loops import pretrained, strategies, warm_start
 from loops.budget import StepBudget
 from loops.checkpoints import AVERAGE, TrainingCheckpoint, restore_weights_only
 from loops.config import TrainConfig
@@ -82,6 +82,7 @@ class Controller:
                                      config.decode, config.keep_aspect)
         self.summaries = Summaries(config.model_dir, self.chief)
         self._plan_said: tuple[str, int] | None = None  # what the log last said of the plan
+        self.initialised_from: str | None = None  # the warm start of a run from step 0
 
     @property
     def planned_steps(self) -> int:
@@ -91,9 +92,11 @@ class Controller:
         """Resumes from model_dir if it holds a checkpoint, else warm-starts if asked."""
         runner, cfg = self.runner, self.config
         if self.checkpoint.restore_latest() is None:
-            if cfg.init_checkpoint:
-                path = restore_weights_only(runner.model, cfg.init_checkpoint)
-                log.info("initialised weights from %s", path)
+            start = warm_start.choose(cfg.init_checkpoint, runner.model.config, runner.charset)
+            if start.source:
+                restore_weights_only(runner.model, pretrained.resolve(start.source))
+            self.initialised_from = start.source
+            log.info("%s", start.reason)
             return 0
         step = runner.current_step
         # A resumed run keeps the plan it was sized to (capped by the steps now asked for);
@@ -157,6 +160,8 @@ class Controller:
         final = {"step": step, "planned_steps": self.planned_steps,
                  "train_seconds": time.perf_counter() - start_time,
                  "weights_sha256": weights_digest(runner.model)}
+        if self.initialised_from:
+            final["initialised_from"] = self.initialised_from
         if stop:
             final["stopped_by"] = signal.Signals(stop.signum).name if stop.signum \
                 else "another worker"

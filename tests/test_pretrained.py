@@ -1,9 +1,11 @@
 """The model shipped with the project: found by name, and it reads words out of the box."""
 
+import dataclasses
 import os
 
 import numpy as np
 import pytest
+from absl import flags as absl_flags
 from PIL import Image, ImageDraw
 
 from loops import pretrained
@@ -45,3 +47,39 @@ def test_the_shipped_model_reads_printed_words(tmp_path):
     read = [line.split("\t")[1] for line in out.stdout.strip().splitlines()]
     correct = sum(r == w.lower() for r, w in zip(read, words))
     assert len(read) == len(words) and correct >= 10, list(zip(words, read))
+
+
+def test_auto_picks_the_shipped_model_only_for_its_own_network_and_charset():
+    from loops import warm_start
+    from textscanner.charset import load_charset
+    from textscanner.config import ModelConfig
+    from textscanner.model import with_backbone_widths
+
+    import flags.definitions  # noqa: F401  (defines the CLI's flags, to read their defaults)
+    defaults = {name: absl_flags.FLAGS[name].default for name in
+                ("charset", "backbone", "num_slots", "input_height", "input_width",
+                 "bidirectional_gru", "init_checkpoint")}
+    assert defaults.pop("init_checkpoint") == "auto"
+    alnum36 = load_charset(defaults.pop("charset"))
+    # The network `train` builds from its default flags (widths resolved, as the model has them).
+    default = with_backbone_widths(ModelConfig(num_classes=alnum36.num_classes, **defaults))
+    shipped = pretrained.PREFIX + NAME
+    assert warm_start.shipped_model_for(default, alnum36) == shipped
+    # Neither where a backbone's weights came from nor synchronised BN changes the weights.
+    assert warm_start.shipped_model_for(
+        dataclasses.replace(default, sync_batch_norm=True), alnum36) == shipped
+    alnum62 = load_charset("alnum62")
+    others = [(dataclasses.replace(default, num_classes=alnum62.num_classes), alnum62),
+              (dataclasses.replace(default, input_height=64, input_width=256), alnum36),
+              (dataclasses.replace(default, order_channels=(8, 16, 32)), alnum36),
+              (dataclasses.replace(default, bidirectional_gru=True), alnum36),
+              (with_backbone_widths(ModelConfig(num_classes=alnum36.num_classes,
+                                                backbone="resnet50")), alnum36)]
+    for model, charset in others:
+        assert warm_start.shipped_model_for(model, charset) is None, model
+        assert warm_start.choose("auto", model, charset).source is None
+    start = warm_start.choose("auto", default, alnum36)
+    assert start.source == shipped and "--init_checkpoint=none" in start.reason
+    assert warm_start.choose("none", default, alnum36).source is None
+    assert warm_start.choose(None, default, alnum36).source is None
+    assert warm_start.choose("runs/a", default, alnum36).source == "runs/a"

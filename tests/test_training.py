@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from loops import pretrained
 from tests.cli import env, main_cmd, run_main, synth_words
 from tests.helpers import compiled_inference
 from textscanner.config import ModelConfig
@@ -111,6 +112,32 @@ def test_sigterm_stops_after_the_current_step_and_saves(tmp_path, synth_data):
     assert final["stopped_by"] == "SIGTERM"
     assert 1 <= step < 1000 and tf.train.latest_checkpoint(model_dir).endswith(f"ckpt-{step}")
     assert "received SIGTERM: stopping after the current step" in stderr
+
+
+def test_a_new_run_starts_from_the_shipped_model_that_fits_it(tmp_path, synth_data):
+    """`train`'s default --init_checkpoint=auto on the default network and charset: the run
+    starts from the shipped model's weights (a learning rate of 1e-9 keeps them for a step)."""
+    out = run_main("train", f"--train_data={synth_data}", f"--model_dir={tmp_path}/m",
+                   "--train_steps=1", "--batch_size=2", "--learning_rate=1e-9",
+                   "--warmup_steps=0", "--noaugment", "--mixed_precision=none",
+                   "--image_summary_every=0")
+    shipped_name = "pretrained:small-alnum36"
+    assert json.loads(out.stdout.strip().splitlines()[-1])["initialised_from"] == shipped_name
+    assert f"initialised weights from {shipped_name}" in out.stderr
+    from loops.checkpoints import restore_weights_only
+    from loops.model_io import load_spec
+    from textscanner.model import TextScanner
+    config = load_spec(str(tmp_path / "m"))[0]
+    shipped, trained, scratch = (TextScanner(config) for _ in range(3))
+    for model in (shipped, trained, scratch):
+        model.build_for_input()
+    restore_weights_only(shipped, pretrained.resolve(shipped_name))
+    restore_weights_only(trained, str(tmp_path / "m"))
+    for a, b, c in zip(shipped.trainable_variables, trained.trainable_variables,
+                       scratch.trainable_variables):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), atol=1e-6, err_msg=a.path)
+    assert not np.allclose(scratch.trainable_variables[0].numpy(),
+                           shipped.trainable_variables[0].numpy(), atol=1e-3)
 
 
 @pytest.mark.parametrize("precision", ["bfloat16", "float16"])
