@@ -67,6 +67,10 @@ class InputConfig:
     # XLA-compile augmentation and target rendering: XLA fuses their passes over the batch.
     # Traced and compiled once per batch size.
     jit_compile: bool = True
+    # tf.data's autotuning (a model thread per iterator). Off: destroying an iterator can
+    # wait, with the GIL held, for that thread's sleep of up to a minute (docs/tf-notes.md).
+    # Without it each AUTOTUNE parallelism is min(16, schedulable CPUs).
+    autotune: bool = False
 
     @classmethod
     def for_model(cls, model: ModelConfig, file_pattern: str, **kwargs) -> "InputConfig":
@@ -164,7 +168,7 @@ class InputPipeline:
                 num_parallel_calls=tf.data.AUTOTUNE)
         options = tf.data.Options()
         options.deterministic = cfg.deterministic
-        options.autotune.enabled = True
+        options.autotune.enabled = cfg.autotune
         # The skip counter and its log line are the only state outside the iterator; a
         # checkpoint need not hold them.
         options.experimental_external_state_policy = \

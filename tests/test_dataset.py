@@ -27,8 +27,12 @@ def test_batches_have_the_documented_shapes(tmp_path, size):
     height, width = size
     words = ["ab", "hello", "x", "TEXT"]
     write_records(str(tmp_path / "d"), [block_word(w, seed=i) for i, w in enumerate(words)])
-    batch = next(iter(_pipeline(str(tmp_path / "d-*"), global_batch_size=4, is_training=False,
-                                image_height=height, image_width=width)()))
+    dataset = _pipeline(str(tmp_path / "d-*"), global_batch_size=4, is_training=False,
+                        image_height=height, image_width=width)()
+    # No autotuning model thread: destroying its iterator can stall the process
+    # (docs/tf-notes.md, "Input pipelines").
+    assert dataset.options().autotune.enabled is False
+    batch = next(iter(dataset))
     assert batch["image"].shape == (4, height, width, 3) and batch["image"].dtype == tf.float32
     assert batch["class_map"].shape == (4, height // 2, width // 2)
     assert batch["class_map"].dtype == tf.int32
