@@ -68,7 +68,7 @@ class InputConfig:
     # Traced and compiled once per batch size.
     jit_compile: bool = True
     # tf.data's autotuning (a model thread per iterator). Off: destroying an iterator can
-    # wait, with the GIL held, for that thread's sleep of up to a minute (docs/tf-notes.md).
+    # wait, with the GIL held, for that thread to wake from its sleep (docs/tf-notes.md).
     # Without it each AUTOTUNE parallelism is min(16, schedulable CPUs).
     autotune: bool = False
 
