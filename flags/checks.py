@@ -120,7 +120,7 @@ def check_fonts(paths: list[str]) -> None:
 
 
 def check_init_checkpoint(value: str) -> None:
-    if value not in ("auto", "none"):  # its choices besides a checkpoint
+    if value not in (pretrained.AUTO, pretrained.NONE):
         check_checkpoint(value)
 
 

@@ -96,7 +96,8 @@ def model_config():
 
 def _init_checkpoint(value: str | None) -> str | None:
     """--init_checkpoint as TrainConfig takes it (None: from scratch)."""
-    return None if value in (None, "", "none") else value
+    from loops import pretrained
+    return None if value in (None, "", pretrained.NONE) else value
 
 
 def train_config(model_dir: str | None = None, train_data: str | None = None):

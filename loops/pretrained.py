@@ -10,9 +10,13 @@ from __future__ import annotations
 import importlib.util
 import os
 
-__all__ = ["PREFIX", "available", "resolve"]
+__all__ = ["AUTO", "NONE", "PREFIX", "available", "resolve"]
 
 PREFIX = "pretrained:"
+# `--init_checkpoint`'s words besides a checkpoint: the shipped model that fits the run
+# (`loops/warm_start.py`), and from scratch.
+AUTO = "auto"
+NONE = "none"
 
 
 def _folder() -> str:

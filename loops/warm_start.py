@@ -11,10 +11,6 @@ from loops.model_io import load_spec
 from textscanner.charset import Charset
 from textscanner.config import ModelConfig
 
-AUTO = "auto"
-NONE = "none"
-
-
 def _weights_layout(config: ModelConfig) -> ModelConfig:
     """What decides the weights' names and shapes: not where a backbone's initial weights
     came from, nor whether batch-norm statistics are synchronised across replicas."""
@@ -41,9 +37,9 @@ class WarmStart:
 
 def choose(init_checkpoint: str | None, model: ModelConfig, charset: Charset) -> WarmStart:
     """The warm start of a run that has no checkpoint of its own."""
-    if not init_checkpoint or init_checkpoint == NONE:
+    if not init_checkpoint or init_checkpoint == pretrained.NONE:
         return WarmStart(None, "training from scratch")
-    if init_checkpoint != AUTO:
+    if init_checkpoint != pretrained.AUTO:
         return WarmStart(init_checkpoint, f"initialised weights from {init_checkpoint}")
     shipped = shipped_model_for(model, charset)
     if shipped is None:
