@@ -11,6 +11,7 @@ from loops.model_io import load_spec
 from textscanner.charset import Charset
 from textscanner.config import ModelConfig
 
+
 def _weights_layout(config: ModelConfig) -> ModelConfig:
     """What decides the weights' names and shapes: not where a backbone's initial weights
     came from, nor whether batch-norm statistics are synchronised across replicas."""
