@@ -6,11 +6,12 @@ import os
 import numpy as np
 import pytest
 from absl import flags as absl_flags
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from loops import pretrained
 from pipelines.fonts import bundled_font_folder, package_fonts
 from tests.cli import run_main
+from tests.real_page import page_words, write_page_crops
 
 NAME = "small-alnum36"
 
@@ -25,28 +26,56 @@ def test_names_resolve_to_shipped_folders_and_other_paths_pass_through():
         pretrained.resolve("pretrained:nope")
 
 
-def test_the_shipped_model_reads_printed_words(tmp_path):
-    """Words printed in three faces, dark on light and light on dark: a model that loads
-    but reads nothing (wrong weights, wrong charset, wrong preprocessing) fails here."""
-    words = ["OPEN", "hotel", "2026", "Market", "EXIT", "coffee", "Bank", "street", "PIZZA",
-             "police", "Sale", "london"]
+PRINTED = ["OPEN", "hotel", "2026", "Market", "EXIT", "coffee", "Bank", "street", "PIZZA",
+           "police", "Sale", "london"]
+
+
+def _write_printed_words(folder) -> None:
+    """PRINTED in three faces, dark on light and light on dark, as printed-NN.png."""
     fonts = [os.path.join(bundled_font_folder(), "DejaVuSans-Bold.ttf"),
              *(f for f in package_fonts() if f.endswith(("Lato-Regular.ttf",
                                                          "SourceSerifPro-Regular.ttf")))]
-    from PIL import ImageFont
     rng = np.random.default_rng(0)
-    for i, word in enumerate(words):
+    for i, word in enumerate(PRINTED):
         font = ImageFont.truetype(fonts[i % len(fonts)], 36)
         left, top, right, bottom = font.getbbox(word)
         ink, paper = ((30, 30, 60), (235, 230, 210)) if i % 2 else ((250, 250, 240), (40, 70, 120))
         image = Image.new("RGB", (right - left + 24, bottom - top + 16), paper)
         ImageDraw.Draw(image).text((12 - left, 8 - top), word, font=font, fill=ink)
         noisy = np.asarray(image, np.float32) + rng.normal(0, 6, (image.height, image.width, 3))
-        Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(tmp_path / f"{i:02d}.png")
-    out = run_main("predict", f"--model_dir=pretrained:{NAME}", str(tmp_path / "*.png"))
-    read = [line.split("\t")[1] for line in out.stdout.strip().splitlines()]
-    correct = sum(r == w.lower() for r, w in zip(read, words))
-    assert len(read) == len(words) and correct >= 10, list(zip(words, read))
+        Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(
+            folder / f"printed-{i:02d}.png")
+
+
+@pytest.fixture(scope="session")
+def shipped_model_reads(tmp_path_factory) -> dict[str, str]:
+    """What `predict` with the shipped model reads in each image (by file name): the printed
+    words and the real page's words, in one process."""
+    folder = tmp_path_factory.mktemp("shipped_reads")
+    _write_printed_words(folder)
+    write_page_crops(str(folder), prefix="page-")
+    out = run_main("predict", f"--model_dir=pretrained:{NAME}", str(folder / "*.png"))
+    rows = [line.split("\t") for line in out.stdout.strip().splitlines()]
+    return {os.path.basename(path): text for path, text, _ in rows}
+
+
+def test_the_shipped_model_reads_printed_words(shipped_model_reads):
+    """A model that loads but reads nothing (wrong weights, wrong charset, wrong
+    preprocessing) fails here."""
+    read = [shipped_model_reads[f"printed-{i:02d}.png"] for i in range(len(PRINTED))]
+    correct = sum(r == w.lower() for r, w in zip(read, PRINTED))
+    assert correct >= 10, list(zip(PRINTED, read))
+
+
+def test_the_shipped_model_reads_a_real_photographed_page(shipped_model_reads):
+    """44 words cropped from a photograph of a printed page (tests/real_page.py), scored as
+    `evaluate` scores a Latin alphanumeric charset."""
+    from textscanner.metrics import CASE_INSENSITIVE_ALPHANUMERIC, normalize
+    words = [word for _, word in page_words()]
+    read = [shipped_model_reads[f"page-{i:02d}.png"] for i in range(len(words))]
+    correct = sum(normalize(r, CASE_INSENSITIVE_ALPHANUMERIC)
+                  == normalize(w, CASE_INSENSITIVE_ALPHANUMERIC) for r, w in zip(read, words))
+    assert len(words) == 44 and correct >= 36, list(zip(words, read))
 
 
 def test_auto_picks_the_shipped_model_only_for_its_own_network_and_charset():
