@@ -36,6 +36,14 @@ def resize_scale(source_hw: tf.Tensor, height: int = INPUT_HEIGHT, width: int = 
     return tf.cast(_fitted_size(source_hw, height, width)[..., ::-1], tf.float32) / src
 
 
+def _shrink_or_grow(image: tf.Tensor, size) -> tf.Tensor:
+    """Bilinear resize that low-passes when shrinking. Without antialiasing, bilinear
+    shrinking reads only the 2x2 source pixels nearest each output pixel: a crop several
+    times the input size (a photograph's word, not a synthetic one) loses strokes to
+    aliasing. When growing, antialiasing changes nothing."""
+    return tf.image.resize(image, size, antialias=True)
+
+
 def resize_image(image: tf.Tensor, height: int = INPUT_HEIGHT, width: int = INPUT_WIDTH,
                  keep_aspect: bool = False) -> tf.Tensor:
     """Resizes [h, w, 3] uint8 to [height, width, 3] float32 in [0, 1].
@@ -45,9 +53,9 @@ def resize_image(image: tf.Tensor, height: int = INPUT_HEIGHT, width: int = INPU
     """
     image = tf.image.convert_image_dtype(image, tf.float32)  # on the (smaller) source
     if not keep_aspect:
-        return tf.image.resize(image, [height, width])
+        return _shrink_or_grow(image, [height, width])
     new_hw = _fitted_size(tf.shape(image)[:2], height, width)
-    out = tf.image.resize(image, new_hw)
+    out = _shrink_or_grow(image, new_hw)
     mean = tf.reduce_mean(out, axis=[0, 1])
     out = tf.pad(out - mean, [[0, height - new_hw[0]], [0, width - new_hw[1]], [0, 0]]) + mean
     return tf.ensure_shape(out, [height, width, 3])

@@ -211,6 +211,20 @@ def test_keep_aspect_scales_and_pads():
     np.testing.assert_allclose(scale.numpy(), [4.0, 2.0])
 
 
+def test_a_large_crop_is_averaged_down_not_sampled():
+    """A crop four times the input size with one bright column in four: shrunk with a
+    low-pass each output pixel is the area mean 1/4 (bilinear sampling alone reads the dark
+    columns between and gives 0); grown, the result is plain bilinear."""
+    stripes = np.zeros([64 * 4, 256 * 4, 3], np.uint8)
+    stripes[:, ::4] = 255
+    shrunk = decode.resize_image(tf.constant(stripes)).numpy()
+    np.testing.assert_allclose(shrunk[:, 2:-2], 0.25, atol=0.02)  # away from the borders
+    small = tf.constant(np.random.default_rng(0).integers(0, 256, [20, 50, 3], np.uint8))
+    np.testing.assert_allclose(decode.resize_image(small).numpy(),
+                               tf.image.resize(tf.image.convert_image_dtype(small, tf.float32),
+                                               [64, 256]).numpy(), atol=1e-6)
+
+
 def test_one_pipeline_feeding_two_replicas_gives_per_replica_batches(tmp_path):
     write_records(str(tmp_path / "d"), [block_word("ab", seed=i) for i in range(16)], 2)
     ctx = tf.distribute.InputContext(num_input_pipelines=1, input_pipeline_id=0,
