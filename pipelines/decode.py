@@ -37,11 +37,15 @@ def resize_scale(source_hw: tf.Tensor, height: int = INPUT_HEIGHT, width: int = 
 
 
 def _shrink_or_grow(image: tf.Tensor, size) -> tf.Tensor:
-    """Bilinear resize that low-passes when shrinking. Without antialiasing, bilinear
-    shrinking reads only the 2x2 source pixels nearest each output pixel: a crop several
-    times the input size (a photograph's word, not a synthetic one) loses strokes to
-    aliasing. When growing, antialiasing changes nothing."""
-    return tf.image.resize(image, size, antialias=True)
+    """Bilinear resize that low-passes when shrinking more than 2x. Bilinear reads the 2x2
+    source pixels nearest each output pixel, which covers every source pixel up to 2x; beyond,
+    a crop several times the input size (a photograph's word, not a synthetic one) would lose
+    strokes to aliasing. The antialiasing kernel costs several times plain bilinear, so the
+    words `synth` draws (within 2x of the input) skip it."""
+    source = tf.cast(tf.shape(image)[:2], tf.float32)
+    shrink = tf.reduce_max(source / tf.cast(size, tf.float32))
+    return tf.cond(shrink > 2.0, lambda: tf.image.resize(image, size, antialias=True),
+                   lambda: tf.image.resize(image, size))
 
 
 def resize_image(image: tf.Tensor, height: int = INPUT_HEIGHT, width: int = INPUT_WIDTH,

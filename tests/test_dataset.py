@@ -214,15 +214,17 @@ def test_keep_aspect_scales_and_pads():
 def test_a_large_crop_is_averaged_down_not_sampled():
     """A crop four times the input size with one bright column in four: shrunk with a
     low-pass each output pixel is the area mean 1/4 (bilinear sampling alone reads the dark
-    columns between and gives 0); grown, the result is plain bilinear."""
+    columns between and gives 0); grown, or shrunk by less than 2x, the result is plain
+    bilinear."""
     stripes = np.zeros([64 * 4, 256 * 4, 3], np.uint8)
     stripes[:, ::4] = 255
     shrunk = decode.resize_image(tf.constant(stripes)).numpy()
     np.testing.assert_allclose(shrunk[:, 2:-2], 0.25, atol=0.02)  # away from the borders
-    small = tf.constant(np.random.default_rng(0).integers(0, 256, [20, 50, 3], np.uint8))
-    np.testing.assert_allclose(decode.resize_image(small).numpy(),
-                               tf.image.resize(tf.image.convert_image_dtype(small, tf.float32),
-                                               [64, 256]).numpy(), atol=1e-6)
+    for size in ([20, 50, 3], [120, 500, 3]):
+        image = tf.constant(np.random.default_rng(0).integers(0, 256, size, np.uint8))
+        np.testing.assert_allclose(decode.resize_image(image).numpy(),
+                                   tf.image.resize(tf.image.convert_image_dtype(
+                                       image, tf.float32), [64, 256]).numpy(), atol=1e-6)
 
 
 def test_one_pipeline_feeding_two_replicas_gives_per_replica_batches(tmp_path):
