@@ -3,26 +3,38 @@
 TensorFlow turns its oneDNN kernels on by default only on CPUs with AVX-512 VNNI/BF16-class
 features; on AVX2-only CPUs they stay off unless asked for, although they train the model
 faster there too (see BUILD.md for the measurement). `enable_onednn` asks for them.
+
+To measure what a slower CPU would do, `TEXTSCANNER_HIDE_CPU_FLAGS=avx512,amx` hides every
+flag with those prefixes from the project's choices (precision `auto`, oneDNN), and
+`ONEDNN_MAX_CPU_ISA=AVX2` keeps oneDNN's kernels to that instruction set (BUILD.md, "The slow
+class, emulated"). TensorFlow still sees the real CPU: on one with AVX-512, explicitly
+bfloat16 or float16 runs then fail in oneDNN, so the emulation is for float32 runs.
 """
 
 from __future__ import annotations
 
 import os
-from typing import MutableMapping
+from typing import Mapping, MutableMapping
 
 ONEDNN_VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
+HIDE_VARIABLE = "TEXTSCANNER_HIDE_CPU_FLAGS"
 
 
-def cpu_flags(cpuinfo: str = "/proc/cpuinfo") -> set[str]:
-    """The feature flags of the first CPU in `cpuinfo` (empty where it cannot be read)."""
+def cpu_flags(cpuinfo: str = "/proc/cpuinfo",
+              environ: Mapping[str, str] = os.environ) -> set[str]:
+    """The feature flags of the first CPU in `cpuinfo` (empty where it cannot be read),
+    less those starting with a prefix listed in TEXTSCANNER_HIDE_CPU_FLAGS."""
+    flags: set[str] = set()
     try:
         with open(cpuinfo) as f:
             for line in f:
                 if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
+                    flags = set(line.split(":", 1)[1].split())
+                    break
     except OSError:
         pass
-    return set()
+    hidden = tuple(p.strip() for p in environ.get(HIDE_VARIABLE, "").split(",") if p.strip())
+    return {flag for flag in flags if not flag.startswith(hidden)} if hidden else flags
 
 
 def has_native_bfloat16(flags: set[str]) -> bool:

@@ -44,6 +44,16 @@ def test_onednn_is_asked_for_on_avx2_unless_the_user_chose(tmp_path):
     assert cpu.cpu_flags(str(tmp_path / "missing")) == set()
 
 
+def test_hidden_cpu_flags_make_a_bfloat16_cpu_look_like_an_avx2_one(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("flags : sse2 avx2 fma avx512f avx512_bf16 amx_bf16 amx_tile\n")
+    assert cpu.has_native_bfloat16(cpu.cpu_flags(str(cpuinfo), environ={}))
+    hidden = cpu.cpu_flags(str(cpuinfo), environ={cpu.HIDE_VARIABLE: "avx512, amx"})
+    assert hidden == {"sse2", "avx2", "fma"} and not cpu.has_native_bfloat16(hidden)
+    assert cpu.cpu_flags(str(cpuinfo), environ={cpu.HIDE_VARIABLE: ","}) == \
+        cpu.cpu_flags(str(cpuinfo), environ={})
+
+
 def test_auto_precision_is_bfloat16_only_on_a_cpu_only_machine_that_has_it():
     from loops.options import resolve_precision
     assert resolve_precision("auto", has_gpu=False, cpu_native_bfloat16=True) == "bfloat16"
