@@ -45,7 +45,10 @@ def free_ports(count: int) -> list[int]:
 
 
 def synth_words(folder, name: str, num_samples: int, num_shards: int, max_length: int) -> str:
-    """`main.py synth` into `folder/name-*` (one worker process); returns that glob."""
-    run_main("synth", f"--output={folder}/{name}", f"--num_samples={num_samples}",
-             f"--num_shards={num_shards}", f"--max_length={max_length}", "--num_workers=1")
+    """What `main.py synth` with its default style writes into `folder/name-*`, rendered in
+    this process (the command itself is tested in test_cli.py; a process of its own would
+    spend most of its time importing TensorFlow); returns that glob."""
+    from pipelines.synth import SynthConfig, write_synth
+    write_synth(SynthConfig(output=f"{folder}/{name}", num_samples=num_samples,
+                            num_shards=num_shards, max_length=max_length, num_workers=1))
     return f"{folder}/{name}-*"
