@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.cli import run_main
+from tests.cli import run_main, synth_words
 
 
 def test_unknown_and_missing_command_list_the_commands():
@@ -52,8 +52,7 @@ def test_synth_convert_inspect_through_the_cli(tmp_path):
 @pytest.fixture(scope="module")
 def synth_records(tmp_path_factory):
     folder = tmp_path_factory.mktemp("synth")
-    run_main("synth", f"--output={folder}/s", "--num_samples=40", "--num_shards=2",
-             "--num_workers=1")
+    synth_words(folder, "s", num_samples=40, num_shards=2, max_length=12)
     return folder
 
 
