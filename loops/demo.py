@@ -4,6 +4,7 @@ words -> export -> predict a few image files. Everything on this machine, in min
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import logging
 import os
@@ -147,8 +148,8 @@ def _write_sample_files(pattern: str, folder: str, count: int) -> list[str]:
     import tensorflow as tf
     os.makedirs(folder, exist_ok=True)
     paths = []
-    for i, raw in enumerate(tf.data.TFRecordDataset(tf.io.gfile.glob(pattern)).take(count)):
-        record = schema.deserialize(raw.numpy())
+    records = schema.read_records(sorted(tf.io.gfile.glob(pattern)))
+    for i, record in enumerate(itertools.islice(records, count)):
         path = os.path.join(folder, f"{i:02d}_{record.text}.jpg")
         with open(path, "wb") as f:
             f.write(record.image)

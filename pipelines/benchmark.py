@@ -72,8 +72,7 @@ def benchmark_input(config: InputBenchmarkConfig, charset: Charset) -> dict:
     floor = max(_rate(floor_dataset(files, config.batch_size, chunked), config.batch_size,
                       config.steps, config.warmup_steps) for chunked in (False, True))
     needed = config.batch_size * (config.python_steps + 1)
-    records = [schema.deserialize(r.numpy()) for r in
-               itertools.islice(tf.data.TFRecordDataset(files).repeat(), needed)]
+    records = list(itertools.islice(schema.read_records(files, repeat=True), needed))
     loader = PythonWordLoader(records, charset, config.batch_size)
     python = _rate((loader[i] for i in range(len(loader))), config.batch_size,
                    config.python_steps, 1)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Iterator
+
 import numpy as np
 import tensorflow as tf
 
 from pipelines.records import WordRecord
+from pipelines.tfdata_options import without_autotuning
 
 IMAGE = "image/encoded"
 HEIGHT = "image/height"
@@ -78,3 +81,16 @@ def parse_batch(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
     parsed[CHAR_BOXES] = tf.RaggedTensor.from_row_lengths(
         tf.reshape(flat.flat_values, [-1, 8]), flat.row_lengths() // 8)
     return parsed
+
+
+def record_dataset(files: list[str], repeat: bool = False) -> tf.data.Dataset:
+    """The serialized records of TFRecord `files` in order (again and again with `repeat`),
+    for reading from Python."""
+    dataset = tf.data.TFRecordDataset(files)
+    return without_autotuning(dataset.repeat() if repeat else dataset)
+
+
+def read_records(files: list[str], repeat: bool = False) -> Iterator[WordRecord]:
+    """The WordRecords of `files`, as `record_dataset` reads them."""
+    for raw in record_dataset(files, repeat):
+        yield deserialize(raw.numpy())

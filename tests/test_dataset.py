@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pipelines import decode
+from pipelines import decode, schema
 from pipelines.augment import AugmentConfig
 from pipelines.dataset import InputConfig, InputPipeline
 from tests.helpers import block_word, write_records
@@ -32,6 +32,8 @@ def test_batches_have_the_documented_shapes(tmp_path, size):
     # No autotuning model thread: destroying its iterator can stall the process
     # (docs/tf-notes.md, "Input pipelines").
     assert dataset.options().autotune.enabled is False
+    read_from_python = schema.record_dataset(tf.io.gfile.glob(str(tmp_path / "d-*")))
+    assert read_from_python.options().autotune.enabled is False
     batch = next(iter(dataset))
     assert batch["image"].shape == (4, height, width, 3) and batch["image"].dtype == tf.float32
     assert batch["class_map"].shape == (4, height // 2, width // 2)

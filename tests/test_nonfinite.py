@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from pipelines.tfdata_options import without_autotuning
 from tests.cli import synth_words
 from textscanner.config import ModelConfig
 
@@ -35,9 +36,9 @@ def _nan(batch, images=slice(None)):
 def _sequence(batch, poisoned_steps, images=slice(None)):
     """A dataset of `batch`, NaN at the given step indices: one iterator, one trace."""
     nan_batch = _nan(batch, images)
-    return tf.data.Dataset.from_tensors(batch).repeat().enumerate().map(
+    return without_autotuning(tf.data.Dataset.from_tensors(batch).repeat().enumerate().map(
         lambda i, b: tf.cond(tf.reduce_any(tf.equal(i, tf.constant(poisoned_steps, tf.int64))),
-                             lambda: nan_batch, lambda: b))
+                             lambda: nan_batch, lambda: b)))
 
 
 def test_a_nan_batch_is_skipped_and_counted_then_training_goes_on(tmp_path, words):
