@@ -31,6 +31,12 @@ def run_main(*args: str, timeout: float = 300, extra_env: dict | None = None,
     return result
 
 
+def logged_losses(log: str) -> list[float]:
+    """The total loss of each step line that `train` logged (`step N/M loss=...`)."""
+    return [float(line.split(" loss=")[1].split()[0]) for line in log.splitlines()
+            if " loss=" in line]
+
+
 def free_ports(count: int) -> list[int]:
     """Free TCP ports on 127.0.0.1 (nothing else is ever contacted)."""
     sockets, ports = [], []

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.cli import ROOT, env, free_ports, main_cmd, run_main, synth_words
+from tests.cli import ROOT, env, free_ports, logged_losses, main_cmd, run_main, synth_words
 
 WORKER_FLAGS = ["--batch_size=4", "--input_height=32", "--input_width=128", "--noaugment",
                 "--seed=1"]
@@ -23,11 +23,6 @@ WORKER_FLAGS = ["--batch_size=4", "--input_height=32", "--input_width=128", "--n
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     return synth_words(tmp_path_factory.mktemp("data"), "train", 48, 4, 5)
-
-
-def _losses(log: str) -> list[float]:
-    return [float(line.split(" loss=")[1].split()[0]) for line in log.splitlines()
-            if " loss=" in line]
 
 
 def _final(stdout: str) -> dict:
@@ -50,8 +45,9 @@ def test_the_loopback_job_trains_two_workers_in_lockstep(tmp_path, data):
     for index, log in enumerate(worker_logs):
         assert "strategy multi_worker (CollectiveAllReduceStrategy) with 2 replica(s)" in log
         assert f"worker {index} at 127.0.0.1:" in log and "<- this process" in log
-    assert len(_losses(worker_logs[0])) == 3
-    np.testing.assert_allclose(_losses(worker_logs[0]), _losses(worker_logs[1]), rtol=1e-6)
+    assert len(logged_losses(worker_logs[0])) == 3
+    np.testing.assert_allclose(logged_losses(worker_logs[0]), logged_losses(worker_logs[1]),
+                               rtol=1e-6)
     finals = [_final((logs / f"worker-{i}.out").read_text()) for i in range(2)]
     assert finals[0]["step"] == finals[1]["step"] == 6
     assert finals[0]["weights_sha256"] == finals[1]["weights_sha256"]

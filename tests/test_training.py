@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 
 from loops import pretrained
-from tests.cli import env, main_cmd, run_main, synth_words
+from tests.cli import env, logged_losses, main_cmd, run_main, synth_words
 from tests.helpers import compiled_inference
 from textscanner.config import ModelConfig
 
@@ -126,8 +126,7 @@ def test_a_new_run_starts_from_the_shipped_model_that_fits_it(tmp_path, synth_da
     final = json.loads(out.stdout.strip().splitlines()[-1])
     assert final["initialised_from"] == shipped_name and final["step"] == 2
     assert f"initialised weights from {shipped_name}" in out.stderr
-    losses = [float(line.split("loss=")[1].split()[0]) for line in out.stderr.splitlines()
-              if " loss=" in line]
+    losses = logged_losses(out.stderr)
     assert len(losses) == 2 and all(np.isfinite(losses))
     from loops.checkpoints import restore_weights_only
     from loops.model_io import load_spec
@@ -155,8 +154,7 @@ def test_a_float16_run_on_two_replicas_finishes_with_finite_loss(tmp_path, synth
                  "--cpu_devices=2")
     assert json.loads(out.stdout.strip().splitlines()[-1])["step"] == 2
     assert "strategy mirrored (MirroredStrategy) with 2 replica(s)" in out.stderr
-    losses = [float(line.split("loss=")[1].split()[0]) for line in out.stderr.splitlines()
-              if " loss=" in line]
+    losses = logged_losses(out.stderr)
     assert len(losses) == 2 and all(np.isfinite(losses))
     assert os.listdir(model_dir / "train")  # the loss scale is logged to TensorBoard
 
