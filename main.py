@@ -20,7 +20,11 @@ from absl import logging as absl_logging
 import flags.definitions  # noqa: F401  (defines the flags)
 from flags import checks
 from loops import cpu
+from loops import lean_imports
 
+# At import, not in run(): workers spawned by `convert` and `synth` import this module as
+# their main module before they load TensorFlow, and keep the same packages out.
+lean_imports.keep_unused_packages_out()
 FLAGS = absl_flags.FLAGS
 # `train` exits with this when too many steps in a row were not finite (--max_nonfinite_steps).
 DIVERGED_STATUS = 3

@@ -9,7 +9,7 @@ importing any package. TensorFlow-free: worker processes import this module.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib.machinery
 import os
 
 __all__ = ["BUILTIN_FONT", "BUNDLED_FACES", "FONT_PACKAGES", "bundled_font_folder",
@@ -39,7 +39,9 @@ _FONT_EXTENSIONS = (".ttf", ".otf")
 
 
 def _package_folder(module: str) -> str | None:
-    spec = importlib.util.find_spec(module)
+    # Searched on sys.path itself: the command line marks matplotlib as not importable
+    # (loops/lean_imports.py), which `importlib.util.find_spec` would take for "missing".
+    spec = importlib.machinery.PathFinder.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
         return None
     return spec.submodule_search_locations[0]
