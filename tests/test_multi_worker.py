@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.cli import ROOT, env, free_ports, logged_losses, main_cmd, run_main, synth_words
+from tests.cli import (ROOT, MainProcess, env, free_ports, logged_losses, main_cmd, run_main,
+                       start_main, synth_words)
 
 WORKER_FLAGS = ["--batch_size=4", "--input_height=32", "--input_width=128", "--noaugment",
                 "--seed=1"]
@@ -75,7 +76,7 @@ def _consecutive_free_ports() -> int:
 
 
 def _slurm_pair(data: str, model_dir: str, train_steps: int, *flags: str
-                ) -> list[subprocess.Popen]:
+                ) -> list[MainProcess | subprocess.Popen]:
     """Two workers started as `srun -N1 -n2` would start them on one node."""
     port_base = _consecutive_free_ports()
     procs = []
@@ -83,11 +84,10 @@ def _slurm_pair(data: str, model_dir: str, train_steps: int, *flags: str
         worker_env = env(SLURM_PROCID=str(rank), SLURM_STEP_NUM_TASKS="2",
                          SLURM_STEP_NODELIST="127.0.0.1", SLURM_STEP_TASKS_PER_NODE="2")
         worker_env.pop("TF_CONFIG", None)
-        procs.append(subprocess.Popen(
-            main_cmd("train", f"--train_data={data}", f"--model_dir={model_dir}",
-                     "--strategy=multi_worker", f"--slurm_port_base={port_base}",
-                     f"--train_steps={train_steps}", *WORKER_FLAGS, *flags),
-            env=worker_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        procs.append(start_main(
+            "train", f"--train_data={data}", f"--model_dir={model_dir}",
+            "--strategy=multi_worker", f"--slurm_port_base={port_base}",
+            f"--train_steps={train_steps}", *WORKER_FLAGS, *flags, environ=worker_env))
     return procs
 
 
@@ -126,15 +126,15 @@ def test_sigterm_to_one_slurm_worker_checkpoints_both_at_that_step_and_they_resu
     assert tf.train.latest_checkpoint(model_dir).endswith(f"ckpt-{step + 3}")
 
 
-def _tf_config_pair(data: str, model_dir: str, *flags: str) -> list[subprocess.Popen]:
+def _tf_config_pair(data: str, model_dir: str, *flags: str
+                    ) -> list[MainProcess | subprocess.Popen]:
     ports = free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
-    return [subprocess.Popen(
-        main_cmd("train", f"--train_data={data}", f"--model_dir={model_dir}",
-                 "--strategy=multi_worker", *WORKER_FLAGS, *flags),
-        env=env(TF_CONFIG=json.dumps({"cluster": cluster,
-                                      "task": {"type": "worker", "index": index}})),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for index in range(2)]
+    return [start_main("train", f"--train_data={data}", f"--model_dir={model_dir}",
+                       "--strategy=multi_worker", *WORKER_FLAGS, *flags,
+                       extra_env={"TF_CONFIG": json.dumps(
+                           {"cluster": cluster, "task": {"type": "worker", "index": index}})})
+            for index in range(2)]
 
 
 def test_a_killed_chief_ends_the_other_worker_within_a_minute(tmp_path, data):

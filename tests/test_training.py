@@ -6,7 +6,6 @@ import json
 import os
 import re
 import signal
-import subprocess
 import time
 
 import numpy as np
@@ -14,7 +13,7 @@ import pytest
 import tensorflow as tf
 
 from loops import pretrained
-from tests.cli import env, logged_losses, main_cmd, run_main, synth_words
+from tests.cli import logged_losses, run_main, start_main, synth_words
 from tests.helpers import compiled_inference
 from textscanner.config import ModelConfig
 
@@ -67,10 +66,8 @@ def test_sigkill_then_restart_continues_exactly(tmp_path, synth_data, trained_mo
     no_images = "--image_summary_every=0"
 
     resumed = str(tmp_path / "resumed")
-    proc = subprocess.Popen(main_cmd("train", f"--train_data={synth_data}",
-                                     f"--model_dir={resumed}", "--train_steps=30",
-                                     *TRAIN_FLAGS, no_images), env=env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = start_main("train", f"--train_data={synth_data}", f"--model_dir={resumed}",
+                      "--train_steps=30", *TRAIN_FLAGS, no_images)
     deadline = time.time() + 240
     # The index file appears before the `checkpoint` state file names it: wait for both.
     while tf.train.latest_checkpoint(resumed) is None and time.time() < deadline:
@@ -96,10 +93,8 @@ def test_sigterm_stops_after_the_current_step_and_saves(tmp_path, synth_data):
     """SIGTERM mid-loop: the compiled loop of 1,000 steps stops after the step it is in."""
     model_dir = str(tmp_path / "m")
     flags = [f for f in TRAIN_FLAGS if not f.startswith("--steps_per_loop")]
-    proc = subprocess.Popen(main_cmd("train", f"--train_data={synth_data}",
-                                     f"--model_dir={model_dir}", "--train_steps=100000",
-                                     "--steps_per_loop=1000", *flags), env=env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_main("train", f"--train_data={synth_data}", f"--model_dir={model_dir}",
+                      "--train_steps=100000", "--steps_per_loop=1000", *flags)
     deadline = time.time() + 240
     while not os.path.exists(f"{model_dir}/model_spec.json") and time.time() < deadline:
         time.sleep(0.05)

@@ -1,0 +1,19 @@
+"""Imported once, by the server from which tests/cli.py forks each `main.py` run: the start
+that every such run shares.
+
+A fresh interpreter spends about 3 s of CPU importing TensorFlow, a large share of the suite
+when every `main.py` run paid it (BUILD.md, "The test suite's time"). So tests/cli.py forks
+each run from a server (multiprocessing's forkserver) that has imported this module. Each run
+is still a process of its own, running `main.py` as `python main.py ...` would: its own
+TensorFlow runtime (started in the child, never in the server), flags, signal handlers, exit
+status and output. Only the import is shared, so runs whose environment changes what
+TensorFlow reads at its import get a fresh interpreter (`tests.cli.IMPORT_TIME_VARIABLES`).
+Never imported by the tests themselves: its import changes the process.
+"""
+
+from loops import cpu
+
+# What `main.run()` does before TensorFlow loads, in the environment the server started in.
+cpu.enable_onednn(cpu.cpu_flags())
+import main  # noqa: E402,F401  (keeps unused packages out before TensorFlow loads)
+import tensorflow  # noqa: E402,F401
