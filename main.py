@@ -22,9 +22,6 @@ from flags import checks
 from loops import cpu
 from loops import lean_imports
 
-# At import, not in run(): workers spawned by `convert` and `synth` import this module as
-# their main module before they load TensorFlow, and keep the same packages out.
-lean_imports.keep_unused_packages_out()
 FLAGS = absl_flags.FLAGS
 # `train` exits with this when too many steps in a row were not finite (--max_nonfinite_steps).
 DIVERGED_STATUS = 3
@@ -291,6 +288,7 @@ def _usage_error(message: str) -> int:
 def run() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
     cpu.enable_onednn(cpu.cpu_flags())  # before any TensorFlow import
+    lean_imports.keep_unused_packages_out()
     app.run(main, flags_parser=checks.parse_command_line)
 
 

@@ -4,7 +4,7 @@ Keras imports matplotlib's pyplot at its own import whenever matplotlib is insta
 `keras.visualization`, which falls back to nothing without it. The project installs matplotlib
 only for the font files it ships (pipelines/fonts.py finds them without importing it) and
 never plots, so in `main.py`'s processes that import is pure start-up cost, paid by every
-command and every spawned worker that loads TensorFlow (BUILD.md, "The test suite's time").
+command that loads TensorFlow (BUILD.md, "The test suite's time").
 TensorFlow-free on purpose.
 """
 
@@ -16,13 +16,9 @@ from typing import MutableMapping
 UNUSED_PACKAGES = ("matplotlib",)
 
 
-def keep_unused_packages_out(modules: MutableMapping[str, object] = sys.modules) -> list[str]:
+def keep_unused_packages_out(modules: MutableMapping[str, object] = sys.modules) -> None:
     """Makes `import matplotlib` fail with ImportError in this process (a None entry in
-    `sys.modules`), so that Keras skips it; packages already imported are left alone.
-    Returns the names it kept out. Only for processes that never plot: the command line's."""
-    kept_out = []
+    `sys.modules`), so that Keras skips it; packages already imported are left alone. Only
+    for processes that never plot: the command line's."""
     for name in UNUSED_PACKAGES:
-        if name not in modules:
-            modules[name] = None
-            kept_out.append(name)
-    return kept_out
+        modules.setdefault(name, None)

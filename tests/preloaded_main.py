@@ -11,9 +11,10 @@ TensorFlow reads at its import get a fresh interpreter (`tests.cli.IMPORT_TIME_V
 Never imported by the tests themselves: its import changes the process.
 """
 
-from loops import cpu
+import main  # noqa: F401  (TensorFlow-free: its flags, checks and imports)
+from loops import cpu, lean_imports
 
 # What `main.run()` does before TensorFlow loads, in the environment the server started in.
 cpu.enable_onednn(cpu.cpu_flags())
-import main  # noqa: E402,F401  (keeps unused packages out before TensorFlow loads)
+lean_imports.keep_unused_packages_out()
 import tensorflow  # noqa: E402,F401
