@@ -1,8 +1,8 @@
 """Imported once, by the server from which tests/cli.py forks each `main.py` run: the start
 that every such run shares.
 
-A fresh interpreter spends about 3 s of CPU importing TensorFlow, a large share of the suite
-when every `main.py` run paid it (BUILD.md, "The test suite's time"). So tests/cli.py forks
+Importing TensorFlow is most of a short `main.py` run's start-up, and the suite has dozens
+of such runs (BUILD.md, "The test suite's time" has the numbers). So tests/cli.py forks
 each run from a server (multiprocessing's forkserver) that has imported this module. Each run
 is still a process of its own, running `main.py` as `python main.py ...` would: its own
 TensorFlow runtime (started in the child, never in the server), flags, signal handlers, exit
