@@ -18,7 +18,7 @@ def synth_config() -> SynthConfig:
                        min_length=FLAGS.min_length, max_length=FLAGS.max_length,
                        stroke_probability=FLAGS.stroke_probability,
                        max_stretch=FLAGS.max_stretch, style=FLAGS.synth_style,
-                       language=FLAGS.synth_language)
+                       language=FLAGS.synth_language, unread_symbols=FLAGS.unread_symbols)
 
 
 def convert_config() -> ConvertConfig:

@@ -83,7 +83,13 @@ class SynthConfig:
     # Language of the corpus words (a wordfreq code: en, de, fr, es, zh, ...); words with
     # characters outside the charset lose them, or give way to a random string.
     language: str = "en"
-    clean: bool = False  # no rotation, shear, blur, noise, stroke, stretch or style (tests)
+    # Punctuation around words, and the symbols of prices, codes, web addresses, dates, times
+    # and percentages, drawn even where the charset lacks them: then they are drawn without
+    # a box and left out of the label, as the benchmarks' alphanumeric labels leave them out
+    # of real crops, so that a model learns to read past them.
+    unread_symbols: bool = True
+    clean: bool = False  # no rotation, shear, blur, noise, stroke, stretch, style or unread
+    # symbols (tests)
 
 
 def _alphabet(charset: Charset) -> list[str]:
@@ -93,9 +99,16 @@ def _alphabet(charset: Charset) -> list[str]:
     return chars
 
 
-# Charsets with these symbols also get prices, codes, web addresses, dates, times and
-# percentages (half of the random strings); alphanumeric charsets are drawn as before.
+# Charsets with these symbols get prices, codes, web addresses, dates, times and
+# percentages (half of the random strings); others too with `unread_symbols`.
 _PATTERN_SYMBOLS = frozenset("$.-/:%")
+# Attached to a share of the words and pseudo-words with `unread_symbols`.
+_TRAILING_PUNCTUATION = ".,:;!?"
+_ENCLOSING_PUNCTUATION = ("()", '""', "''")
+PUNCTUATION_SHARE = 0.2
+# What may be drawn outside the charset (never read): the symbols above and apostrophes.
+DRAWN_SYMBOLS = (_PATTERN_SYMBOLS | frozenset(_TRAILING_PUNCTUATION)
+                 | frozenset("".join(_ENCLOSING_PUNCTUATION)) | frozenset("'"))
 
 
 def _formatted_text(rng: np.random.Generator) -> str:
@@ -132,11 +145,29 @@ def corpus_words(language: str, size: int = CORPUS_SIZE) -> tuple[str, ...]:
     return words
 
 
+def _punctuate(rng: np.random.Generator, word: str) -> str:
+    """`word` followed by a punctuation mark, or enclosed in brackets or quotes."""
+    if rng.random() < 0.7:
+        return word + _TRAILING_PUNCTUATION[rng.integers(len(_TRAILING_PUNCTUATION))]
+    left, right = _ENCLOSING_PUNCTUATION[rng.integers(len(_ENCLOSING_PUNCTUATION))]
+    return left + word + right
+
+
+def readable_part(text: str, alphabet: Sequence[str] | set[str]) -> str:
+    """The characters of `text` that are read: those of the alphabet."""
+    return "".join(c for c in text if c in alphabet)
+
+
 def random_text(rng: np.random.Generator, alphabet: Sequence[str], min_len: int,
-                max_len: int, words: Sequence[str] = _WORDS) -> str:
-    """Words of `words` (a corpus), pseudo-words, numbers, formatted strings (where the
-    alphabet has their symbols) or random strings, in varied case."""
+                max_len: int, words: Sequence[str] = _WORDS,
+                unread_symbols: bool = False) -> str:
+    """What to draw: words of `words` (a corpus), pseudo-words, numbers, formatted strings
+    or random strings, in varied case. Formatted strings come where the alphabet has their
+    symbols; with `unread_symbols` also elsewhere, and words may carry punctuation: then the
+    text holds symbols outside the alphabet, which are drawn but not read (`readable_part`,
+    of `min_len` to `max_len` characters)."""
     letters = set(alphabet)
+    drawn = letters | DRAWN_SYMBOLS if unread_symbols else letters
     kind = rng.random()
     if kind < 0.35:
         word = words[rng.integers(len(words))]
@@ -145,18 +176,20 @@ def random_text(rng: np.random.Generator, alphabet: Sequence[str], min_len: int,
         word = "".join(_SYLLABLES[i] for i in syllables)
     elif kind < 0.7:
         word = "".join(rng.choice(list(string.digits), size=rng.integers(1, 9)))
-    elif _PATTERN_SYMBOLS <= letters and rng.random() < 0.5:
+    elif (unread_symbols or _PATTERN_SYMBOLS <= letters) and rng.random() < 0.5:
         word = _formatted_text(rng)
     else:
         word = ""
-    word = "".join(c for c in word if c in letters or c.upper() in letters)
+    word = "".join(c for c in word if c in drawn or c.upper() in drawn)
     case = rng.random()
     if case < 0.2:
         word = word.upper()
     elif case < 0.45:
         word = word.capitalize()
-    word = "".join(c for c in word if c in letters)
-    if not (min_len <= len(word) <= max_len):
+    word = "".join(c for c in word if c in drawn)
+    if unread_symbols and kind < 0.55 and word and rng.random() < PUNCTUATION_SHARE:
+        word = _punctuate(rng, word)
+    if not (min_len <= len(readable_part(word, letters)) <= max_len):
         length = int(rng.integers(min_len, max_len + 1))
         word = "".join(alphabet[i] for i in rng.integers(len(alphabet), size=length))
     return word
@@ -193,7 +226,8 @@ def check_fonts(config: SynthConfig) -> list[str]:
 
 
 def init_worker(config: SynthConfig) -> None:
-    _state.update(config=config, alphabet=_alphabet(load_charset(config.charset)),
+    alphabet = _alphabet(load_charset(config.charset))
+    _state.update(config=config, alphabet=alphabet, letters=set(alphabet),
                   fonts=check_fonts(config), words=corpus_words(config.language))
 
 
@@ -201,20 +235,21 @@ def render_sample(index: int) -> WordRecord:
     """Sample `index` of the configured run; depends only on (seed, index)."""
     config: SynthConfig = _state["config"]
     rng = np.random.default_rng([config.seed, index])
-    text = random_text(rng, _state["alphabet"], config.min_length, config.max_length,
-                       _state["words"])
+    drawn = random_text(rng, _state["alphabet"], config.min_length, config.max_length,
+                        _state["words"], config.unread_symbols and not config.clean)
     font_path = _state["fonts"][rng.integers(len(_state["fonts"]))]
     font = _load_font(font_path, int(rng.integers(config.min_font_size, config.max_font_size + 1)))
     effects = STYLES[config.style]
-    word = render_word(text, font, rng, config.clean, config.max_rotation_degrees,
+    word = render_word(drawn, font, rng, config.clean, config.max_rotation_degrees,
                        config.max_shear, config.blur_probability, config.noise_probability,
                        config.stroke_probability, config.max_stretch, effects)
     out = io.BytesIO()
     word.image.save(out, format="JPEG",
                     quality=int(rng.integers(effects.min_jpeg_quality, 96)))
     return WordRecord(image=out.getvalue(), height=word.image.height, width=word.image.width,
-                      text=text, source=f"synth:seed={config.seed}:{index}",
-                      char_boxes=word.quads)
+                      text=readable_part(drawn, _state["letters"]),
+                      source=f"synth:seed={config.seed}:{index}",
+                      char_boxes=word.quads[[c in _state["letters"] for c in drawn]])
 
 
 def render_samples(config: SynthConfig, start: int = 0) -> Iterator[WordRecord]:

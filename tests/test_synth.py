@@ -36,8 +36,10 @@ def _quad_mask(quad, size, grow=1.0):
 @pytest.mark.parametrize("clean", [True, False])
 def test_boxes_cover_the_ink_of_each_character(clean):
     inside_fracs, per_char_ink = [], []
+    # every glyph read and boxed: unread symbols' ink lies outside the boxes (next test)
     for rec in _records(30, clean=clean, blur_probability=0.0, noise_probability=0.0,
-                        stroke_probability=0.5, max_stretch=0.3, style="plain"):
+                        stroke_probability=0.5, max_stretch=0.3, style="plain",
+                        unread_symbols=False):
         image = np.asarray(Image.open(io.BytesIO(rec.image)).convert("RGB"))
         ink = _ink_mask(image)
         masks = [_quad_mask(q, (rec.width, rec.height)) for q in rec.char_boxes]
@@ -117,6 +119,42 @@ def test_charsets_with_symbols_also_get_prices_codes_addresses_dates_times():
     alnum = synth._alphabet(load_charset("alnum36"))
     assert all(t.isalnum() for t in (synth.random_text(np.random.default_rng([4, i]), alnum,
                                                        1, 16) for i in range(300)))
+    # with unread symbols, alphanumeric charsets get the same strings, to be drawn
+    drawn = [synth.random_text(np.random.default_rng([4, i]), alnum, 1, 16,
+                               unread_symbols=True) for i in range(600)]
+    for name, pattern in patterns.items():
+        assert any(re.fullmatch(pattern, t, re.IGNORECASE) for t in drawn), name
+    assert all(set(t) <= set(alnum) | synth.DRAWN_SYMBOLS for t in drawn)
+
+
+def test_unread_symbols_are_drawn_without_boxes_and_left_out_of_the_label():
+    """Punctuation and the symbols of prices, dates, ... outside the charset: in the image,
+    not in the text, and no box; every box still holds its own character's ink."""
+    from textscanner.charset import load_charset
+    alnum = set(synth._alphabet(load_charset("alnum36")))
+    config = synth.SynthConfig(num_samples=200, seed=3, num_workers=1, style="plain",
+                               blur_probability=0.0, noise_probability=0.0)
+    synth.init_worker(config)
+    with_symbols = 0
+    for index in range(config.num_samples):
+        rng = np.random.default_rng([config.seed, index])
+        drawn = synth.random_text(rng, synth._state["alphabet"], 1, 12, synth._state["words"],
+                                   True)
+        record = synth.render_sample(index)
+        assert record.text == "".join(c for c in drawn if c in alnum)
+        assert len(record.char_boxes) == len(record.text) and record.text.isalnum()
+        if set(drawn) - alnum:
+            with_symbols += 1
+            image = np.asarray(Image.open(io.BytesIO(record.image)).convert("RGB"))
+            ink = _ink_mask(image)
+            masks = [_quad_mask(q, (record.width, record.height)) for q in record.char_boxes]
+            assert all(ink[m].sum() > 0 for m in masks), (drawn, record.text)
+    assert 15 <= with_symbols <= 80, with_symbols  # about a fifth of the words and more
+    off = synth.SynthConfig(num_samples=200, seed=3, num_workers=1, unread_symbols=False)
+    synth.init_worker(off)
+    assert all(set(synth.random_text(np.random.default_rng([3, i]), sorted(alnum), 1, 12,
+                                     synth._state["words"], off.unread_symbols)) <= alnum
+               for i in range(200))
 
 
 def test_default_fonts_draw_every_character_with_a_real_glyph():
@@ -137,6 +175,8 @@ def test_default_fonts_draw_every_character_with_a_real_glyph():
         missing = bytes(font.getmask("\ue000"))  # a private-use code point: no glyph
         shapes = {c: bytes(font.getmask(c)) for c in string.ascii_letters + string.digits}
         assert all(shape and shape != missing for shape in shapes.values()), path
+        symbols = [bytes(font.getmask(c)) for c in synth.DRAWN_SYMBOLS]
+        assert all(shape and shape != missing for shape in symbols), path
         assert len(set(shapes.values())) >= 58, path  # distinct shapes (l/I may coincide)
 
 
