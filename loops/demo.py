@@ -53,6 +53,7 @@ class DemoConfig:
     # Plain backgrounds: a check, in minutes, that training works on this machine; the
     # photograph-like style is for models meant to read photographs.
     synth_style: str = "plain"
+    unread_symbols: bool = True  # punctuation and symbols drawn, not read (pipelines/synth.py)
     # A quarter of the paper's 64x256 pixels, so a quarter of the compute per image.
     input_height: int = RECIPE_INPUT_HEIGHT
     input_width: int = RECIPE_INPUT_WIDTH
@@ -97,10 +98,12 @@ def run_demo(cfg: DemoConfig) -> dict:
     if not os.path.exists(train_prefix + ".report.json"):
         write_synth(SynthConfig(output=eval_prefix, num_samples=cfg.eval_samples,
                                 seed=cfg.seed + 1_000_000, max_length=cfg.max_word_length,
-                                num_shards=1, style=cfg.synth_style))
+                                num_shards=1, style=cfg.synth_style,
+                                unread_symbols=cfg.unread_symbols))
         write_synth(SynthConfig(output=train_prefix, num_samples=cfg.train_samples,
                                 seed=cfg.seed, max_length=cfg.train_max_word_length,
-                                num_shards=8, style=cfg.synth_style))
+                                num_shards=8, style=cfg.synth_style,
+                                unread_symbols=cfg.unread_symbols))
     timings["synth_seconds"] = time.perf_counter() - start
 
     train_config = demo_train_config(cfg, train_prefix + "-*")
