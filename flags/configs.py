@@ -27,7 +27,8 @@ def convert_config() -> ConvertConfig:
                          output=FLAGS.output, num_shards=FLAGS.num_shards,
                          charset=FLAGS.charset or None, image_root=FLAGS.image_root,
                          strict=FLAGS.strict, num_workers=FLAGS.num_workers,
-                         evaluation_set=FLAGS.evaluation_set)
+                         evaluation_set=FLAGS.evaluation_set,
+                         unread_symbols=FLAGS.unread_symbols)
 
 
 def _require(*names: str) -> None:

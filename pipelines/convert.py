@@ -34,8 +34,12 @@ class ConvertConfig:
     num_workers: int = 0  # 0: one per CPU core
     max_length: int = NUM_SLOTS
     # Keep records whose text the charset cannot spell fully (characters outside it, too
-    # long): evaluation scores them against the normalised text. Training sets reject them.
+    # long): evaluation scores them against the normalised text. Training sets reject them,
+    # but for `unread_symbols`.
     evaluation_set: bool = False
+    # Training labels lose the punctuation and symbols the charset lacks (and their boxes)
+    # instead of the record being rejected: as `synth` draws them, and as benchmarks label.
+    unread_symbols: bool = True
 
 
 def write_records(results: Iterable[WordRecord | tuple[str, str, str]], output: str,
@@ -45,6 +49,7 @@ def write_records(results: Iterable[WordRecord | tuple[str, str, str]], output: 
         for result in results:
             if isinstance(result, WordRecord):
                 writer.write(schema.serialize(result))
+                report.relabelled += bool(result.unread)
             else:
                 report.add_error(*result)
         report.written = writer.count
@@ -60,7 +65,8 @@ def convert(config: ConvertConfig) -> ConversionReport:
     start = time.perf_counter()
     items = read_items(config.input_format, config.input, config.image_root)
     results = ordered_map(validate_or_error, items, workers, init_worker,
-                          (config.charset, config.max_length, config.evaluation_set),
+                          (config.charset, config.max_length, config.evaluation_set,
+                           config.unread_symbols),
                           describe=describe_item)
     report = write_records(results, config.output, config.num_shards, ConversionReport())
     seconds = time.perf_counter() - start

@@ -19,6 +19,8 @@ class WordRecord:
     # [len(text), 8] quadrilaterals (x1 y1 ... x4 y4, clockwise from top-left) in image
     # pixels, or None for a word-level label only.
     char_boxes: np.ndarray | None = None
+    # The label as given, where `text` leaves unread symbols out of it (never stored).
+    unread: str = ""
 
     def __post_init__(self):
         if self.char_boxes is not None:

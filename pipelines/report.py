@@ -17,6 +17,8 @@ class ConversionReport:
     """What a conversion wrote and what it rejected, and why."""
 
     written: int = 0
+    # Records kept with their unread symbols left out of the label (validation.py).
+    relabelled: int = 0
     errors: list[dict] = dataclasses.field(default_factory=list)
     shards: list[str] = dataclasses.field(default_factory=list)
     log_limit: int = 20
@@ -34,11 +36,14 @@ class ConversionReport:
 
     def summary(self) -> str:
         reasons = ", ".join(f"{k}={v}" for k, v in self.by_reason.items()) or "none"
-        return f"wrote {self.written} records to {len(self.shards)} shard(s); " \
+        relabelled = (f"; {self.relabelled} label(s) without their unread symbols"
+                      if self.relabelled else "")
+        return f"wrote {self.written} records to {len(self.shards)} shard(s){relabelled}; " \
                f"skipped {len(self.errors)} ({reasons})"
 
     def to_json(self) -> dict:
-        return {"written": self.written, "skipped": len(self.errors),
+        return {"written": self.written, "relabelled": self.relabelled,
+                "skipped": len(self.errors),
                 "skipped_by_reason": self.by_reason, "shards": self.shards,
                 "errors": self.errors}
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import unicodedata
 from typing import Any, Sequence
 
 import numpy as np
@@ -113,10 +114,24 @@ def validate_image(data: bytes) -> tuple[bytes, int, int]:
     return out.getvalue(), height, width
 
 
+def is_unread_symbol(char: str, charset: Charset) -> bool:
+    """Punctuation or a symbol (Unicode categories P and S) that `charset` cannot spell: with
+    `unread_symbols`, training labels leave it out, as `synth` draws it without reading it."""
+    return unicodedata.category(char)[0] in "PS" and bool(charset.unknown_chars(char))
+
+
+def read_characters(text: str, charset: Charset | None, unread_symbols: bool) -> list[bool]:
+    """For each character of `text`, whether the label keeps it."""
+    if charset is None or not unread_symbols:
+        return [True] * len(text)
+    return [not is_unread_symbol(c, charset) for c in text]
+
+
 def validate_text(text: Any, charset: Charset | None, max_length: int,
-                  evaluation_set: bool = False) -> str:
+                  evaluation_set: bool = False, unread_symbols: bool = False) -> str:
     """The NFC text; raises RecordError if it is empty or, unless `evaluation_set` (where
-    every record is scored), if the charset cannot spell it or it is too long."""
+    every record is scored), if the charset cannot spell it or it is too long. With
+    `unread_symbols`, a training label's unread symbols are left out first."""
     if not isinstance(text, str):
         raise RecordError("bad_text", f"text must be a string, got {type(text).__name__}")
     text = normalize_text(text)
@@ -124,6 +139,10 @@ def validate_text(text: Any, charset: Charset | None, max_length: int,
         raise RecordError("empty_text", "the text is empty")
     if evaluation_set:
         return text
+    text = "".join(c for c, kept in zip(text, read_characters(text, charset, unread_symbols))
+                   if kept)
+    if text == "":
+        raise RecordError("empty_text", "the text holds only symbols the charset does not read")
     if charset is not None:
         unknown = charset.unknown_chars(text)
         if unknown:
@@ -219,19 +238,24 @@ def validate_boxes(boxes: Any, text: str, width: int, height: int) -> np.ndarray
 
 
 def validate(item: RawItem, charset: Charset | None, max_length: int = NUM_SLOTS,
-             evaluation_set: bool = False) -> WordRecord:
-    """Raises RecordError with the reason; returns a WordRecord ready to serialize."""
+             evaluation_set: bool = False, unread_symbols: bool = False) -> WordRecord:
+    """Raises RecordError with the reason; returns a WordRecord ready to serialize. With
+    `unread_symbols`, a training label's unread symbols and their boxes are left out."""
     if item.error is not None:
         raise item.error
-    text = validate_text(item.text, charset, max_length, evaluation_set)
+    text = validate_text(item.text, charset, max_length, evaluation_set, unread_symbols)
     data, char_boxes = read_image(item), item.char_boxes
     if item.word_quad is not None:
         from pipelines.rectify import cut_out_word  # rectify builds on this module
         data, char_boxes = cut_out_word(data, item.image_path, item.word_quad, char_boxes)
     data, height, width = validate_image(data)
-    boxes = validate_boxes(char_boxes, text, width, height)
+    full_text = normalize_text(item.text)
+    boxes = validate_boxes(char_boxes, full_text, width, height)
+    if boxes is not None and len(full_text) != len(text):
+        boxes = boxes[read_characters(full_text, charset, unread_symbols)]
     return WordRecord(image=data, height=height, width=width, text=text,
-                      source=item.source, char_boxes=boxes)
+                      source=item.source, char_boxes=boxes,
+                      unread=full_text if len(full_text) != len(text) else "")
 
 
 
@@ -239,15 +263,17 @@ def validate(item: RawItem, charset: Charset | None, max_length: int = NUM_SLOTS
 _worker_charset: Charset | None = None
 _worker_max_length = NUM_SLOTS
 _worker_evaluation_set = False
+_worker_unread_symbols = False
 
 
-def init_worker(charset_spec: str | None, max_length: int, evaluation_set: bool = False
-                ) -> None:
+def init_worker(charset_spec: str | None, max_length: int, evaluation_set: bool = False,
+                unread_symbols: bool = False) -> None:
     from textscanner.charset import load_charset
-    global _worker_charset, _worker_max_length, _worker_evaluation_set
+    global _worker_charset, _worker_max_length, _worker_evaluation_set, _worker_unread_symbols
     _worker_charset = load_charset(charset_spec) if charset_spec else None
     _worker_max_length = max_length
     _worker_evaluation_set = evaluation_set
+    _worker_unread_symbols = unread_symbols
 
 
 def describe_item(item: RawItem) -> str:
@@ -258,6 +284,7 @@ def describe_item(item: RawItem) -> str:
 def validate_or_error(item: RawItem) -> WordRecord | tuple[str, str, str]:
     """A WordRecord, or (source, reason, message) for a rejected item."""
     try:
-        return validate(item, _worker_charset, _worker_max_length, _worker_evaluation_set)
+        return validate(item, _worker_charset, _worker_max_length, _worker_evaluation_set,
+                        _worker_unread_symbols)
     except RecordError as e:
         return item.source, e.reason, e.message

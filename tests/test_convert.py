@@ -130,7 +130,8 @@ def _bad_tsv_case(tmp_path, image_dir, line_bytes: bytes, setup=None):
     ("zero-size image", b"images/zero.png\tabc",
      lambda d: (d / "zero.png").write_bytes(b""), "corrupt_image"),
     ("empty text", b"images/good.png\t", None, "empty_text"),
-    ("unknown characters", b"images/good.png\tab$c", None, "unknown_chars"),
+    ("unknown characters", "images/good.png\tab\u00e9c".encode(), None, "unknown_chars"),
+    ("only unread symbols", b"images/good.png\t$%", None, "empty_text"),
     ("text longer than 30", b"images/good.png\t" + b"a" * 31, None, "too_long"),
     ("bad utf-8", b"images/good.png\tab\xff\xfe", None, "bad_utf8"),
     ("line without a tab", b"images/good.png abc", None, "missing_tab"),
@@ -139,6 +140,40 @@ def test_tsv_bad_input(tmp_path, image_dir, name, line, setup, reason):
     error = _bad_tsv_case(tmp_path, image_dir, line, setup)
     assert error["reason"] == reason, (name, error)
     assert error["message"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_unread_symbols_leave_training_labels_serial_and_parallel(tmp_path, image_dir, workers):
+    """Punctuation and symbols the charset lacks: left out of the label, not the record
+    (reported as relabelled); a letter the charset lacks still rejects it; off, as before."""
+    write_image(image_dir / "a.png", 40, 16)
+    labels = ["OPEN:", "$20.50", "don't", "plain", "ab\u00e9c", "(x)"]
+    (tmp_path / "labels.tsv").write_text("".join(f"images/a.png\t{t}\n" for t in labels))
+    report, out = _convert("tsv", tmp_path / "labels.tsv", tmp_path, num_workers=workers)
+    assert sorted(r.text for r in _read_all(out)) == sorted(["OPEN", "2050", "dont", "plain",
+                                                             "x"])
+    assert report.relabelled == 4 and _reasons(report) == {"5": "unknown_chars"}
+    assert "4 label(s) without their unread symbols" in report.summary()
+    assert json.loads(open(out + ".report.json").read())["relabelled"] == 4
+    report, out = _convert("tsv", tmp_path / "labels.tsv", tmp_path, num_workers=workers,
+                           unread_symbols=False)
+    assert sorted(r.text for r in _read_all(out)) == ["plain"] and report.relabelled == 0
+    assert set(_reasons(report).values()) == {"unknown_chars"} and len(report.errors) == 5
+
+
+def test_unread_symbols_lose_their_boxes(tmp_path, image_dir):
+    write_image(image_dir / "a.png", 60, 20)
+    obj = {"image": "images/a.png", "text": "a-b.",
+           "char_boxes": [[1, 2, 10, 18], [12, 8, 16, 10], [20, 2, 30, 18], [32, 15, 35, 18]]}
+    (tmp_path / "l.jsonl").write_text(json.dumps(obj) + "\n")
+    report, out = _convert("jsonl", tmp_path / "l.jsonl", tmp_path)
+    (record,) = _read_all(out)
+    assert record.text == "ab" and report.relabelled == 1
+    np.testing.assert_allclose(record.char_boxes, [[1, 2, 10, 2, 10, 18, 1, 18],
+                                                   [20, 2, 30, 2, 30, 18, 20, 18]])
+    # an evaluation set keeps the label as given (evaluation normalises it when scoring)
+    report, out = _convert("jsonl", tmp_path / "l.jsonl", tmp_path, evaluation_set=True)
+    assert _read_all(out)[0].text == "a-b." and report.relabelled == 0
 
 
 def _jsonl_case(tmp_path, image_dir, obj_or_text, size=(40, 20)):
@@ -265,7 +300,7 @@ def _mixed_label_file(tmp_path, image_dir, fmt: str) -> tuple[str, int, dict[int
            ("images/garbage.png", "abc", "corrupt_image"),
            ("images/empty.png", "abc", "corrupt_image"),
            ("images/g0.png", "", "empty_text"),
-           ("images/g0.png", "ab$c", "unknown_chars"),
+           ("images/g0.png", "ab\u00e9c", "unknown_chars"),
            ("images/g0.png", "a" * 31, "too_long")]
 
     index = itertools.count()

@@ -141,7 +141,7 @@ def test_default_worker_count_reports_bad_lines(tmp_path, fmt):
     else:
         body = (json.dumps({"image": "images/a.png", "text": "good"}) + "\n"
                 + json.dumps({"image": "images/none.png", "text": "x"}) + "\n{oops\n"
-                + '{"image": "images/a.png", "text": "a$"}\n').encode()
+                + '{"image": "images/a.png", "text": "a\\u00e9"}\n').encode()
     (tmp_path / f"labels.{fmt}").write_bytes(body)
     out = run_main("convert", f"--input_format={fmt}", f"--input={tmp_path}/labels.{fmt}",
                    f"--output={tmp_path}/c", "--num_shards=2", timeout=HANG_SECONDS)

@@ -177,19 +177,20 @@ def test_checkpoint_and_savedmodel_predict_identically(tmp_path, synth_data,
     assert len(lines) == 3 and all(len(line.split("\t")) == 3 for line in lines)
     assert from_ckpt.stdout == from_saved.stdout
 
-    # A benchmark-like set with labels outside alnum36: a training set rejects them, an
-    # evaluation set keeps them, and evaluate scores every record.
+    # A benchmark-like set with labels outside alnum36: a training set leaves their
+    # punctuation out (and rejects the 31 characters), an evaluation set keeps every label
+    # as given, and evaluate scores every record.
     labels = ["Gt.", "(A12)", "[falling", "ok", "x" * 31, "EXIT"]
     for i, _ in enumerate(labels):
         Image.fromarray(rng.integers(0, 255, (20, 60, 3), dtype=np.uint8)).save(
             images / f"w{i}.png")
     (tmp_path / "bench.tsv").write_text("".join(f"images/w{i}.png\t{t}\n"
                                                 for i, t in enumerate(labels)))
-    for evaluation_set, kept in ((False, 2), (True, len(labels))):
+    for evaluation_set, kept, relabelled in ((False, 5, 3), (True, len(labels), 0)):
         report = convert(ConvertConfig("tsv", f"{tmp_path}/bench.tsv",
                                        f"{tmp_path}/{evaluation_set}/bench", num_shards=1,
                                        num_workers=1, evaluation_set=evaluation_set))
-        assert report.written == kept
+        assert report.written == kept and report.relabelled == relabelled
     data = f"{synth_data},{tmp_path}/True/bench-*"
     metrics, outputs = [], []
     for source in (f"--model_dir={model_dir}", f"--saved_model={export_dir}"):
