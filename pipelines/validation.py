@@ -249,13 +249,13 @@ def validate(item: RawItem, charset: Charset | None, max_length: int = NUM_SLOTS
         from pipelines.rectify import cut_out_word  # rectify builds on this module
         data, char_boxes = cut_out_word(data, item.image_path, item.word_quad, char_boxes)
     data, height, width = validate_image(data)
-    full_text = normalize_text(item.text)
+    full_text = normalize_text(item.text)  # the boxes are given for every character
+    relabelled = len(full_text) != len(text)
     boxes = validate_boxes(char_boxes, full_text, width, height)
-    if boxes is not None and len(full_text) != len(text):
+    if boxes is not None and relabelled:
         boxes = boxes[read_characters(full_text, charset, unread_symbols)]
     return WordRecord(image=data, height=height, width=width, text=text,
-                      source=item.source, char_boxes=boxes,
-                      unread=full_text if len(full_text) != len(text) else "")
+                      source=item.source, char_boxes=boxes, unread=full_text if relabelled else "")
 
 
 
