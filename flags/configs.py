@@ -119,7 +119,7 @@ def train_config(model_dir: str | None = None, train_data: str | None = None):
         checkpoint_every=FLAGS.checkpoint_every, keep_checkpoints=FLAGS.keep_checkpoints,
         image_summary_every=FLAGS.image_summary_every, eval_every=FLAGS.eval_every,
         eval_batches=FLAGS.eval_batches, augment=_augment(default=True),
-        keep_aspect=FLAGS.keep_aspect,
+        keep_aspect=FLAGS.keep_aspect, unread_symbols=FLAGS.unread_symbols,
         optimizer=OptimizerConfig(
             learning_rate=FLAGS.learning_rate, schedule=FLAGS.lr_schedule,
             decay_steps=tuple(int(s) for s in FLAGS.lr_decay_steps),

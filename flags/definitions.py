@@ -35,8 +35,8 @@ flags.DEFINE_string("synth_language", "en", "synth: language of the corpus words
                     "30,000 most frequent: en, de, fr, es, zh, ...).")
 flags.DEFINE_bool("unread_symbols", True, "Punctuation and symbols that the charset lacks are "
                   "not read: synth also draws them (prices, codes, dates, web addresses, "
-                  "punctuation) without a box and leaves them out of the label; convert leaves "
-                  "them (and their boxes) out of training labels instead of rejecting the "
+                  "punctuation) without a box and leaves them out of the label; convert and train "
+                  "leave them (and their boxes) out of training labels instead of rejecting the "
                   "record. As benchmarks label real crops.")
 flags.DEFINE_integer("min_length", 1, "synth: shortest word.", lower_bound=1)
 flags.DEFINE_integer("max_length", 12, "synth: longest word.", lower_bound=1, upper_bound=NUM_SLOTS)

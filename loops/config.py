@@ -68,6 +68,9 @@ class TrainConfig:
     eval_batches: int = 0  # 0: the whole eval set
     augment: AugmentConfig | None = AugmentConfig()
     keep_aspect: bool = False
+    # Punctuation and symbols the charset lacks are left out of training labels, with their
+    # boxes (`convert`'s rule, for records it did not write); off: such records are skipped.
+    unread_symbols: bool = True
     optimizer: OptimizerConfig = OptimizerConfig()
     # Exponential moving average of the weights (evaluation, prediction and export read
     # it); 0: off. About 1 - 1 / (steps it should average over), e.g. 0.995.

@@ -92,6 +92,7 @@ class TrainRunner:
             source_weights=self.config.train_data_weights,
             global_batch_size=self.config.batch_size, is_training=True,
             augment=self.config.augment, keep_aspect=self.config.keep_aspect,
+            unread_symbols=self.config.unread_symbols,
             deterministic=self.config.deterministic, seed=seed), self.charset)
         self.dataset = self.strategy.distribute_datasets_from_function(self.pipeline)
         self.iterator = iter(self.dataset)

@@ -62,6 +62,9 @@ class InputConfig:
     # charset keeps its known characters, and records without usable targets lose their
     # boxes. Otherwise such records are logged, counted and dropped. Default: not in training.
     keep_every_record: bool | None = None
+    # Records that are not kept: punctuation and symbols the charset lacks are left out of
+    # the label with their boxes, as `convert` does; off: such records are skipped.
+    unread_symbols: bool = True
     # How the maps are painted; their size is always `map_size` of the image size.
     targets: TargetConfig = TargetConfig()
     # XLA-compile augmentation and target rendering: XLA fuses their passes over the batch.
@@ -108,7 +111,8 @@ class InputPipeline:
                       else expand_patterns(config.file_pattern))
         self.decoder = RecordDecoder(charset, config.max_text_length,
                                      keep_every_record=self.keep_every_record,
-                                     include_strings=self.include_strings)
+                                     include_strings=self.include_strings,
+                                     unread_symbols=config.unread_symbols)
         self.parser = Parser(ParserConfig(
             config.image_height, config.image_width, config.max_text_length,
             keep_aspect=config.keep_aspect, augment=self.training_augment,

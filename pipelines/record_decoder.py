@@ -2,6 +2,9 @@
 `official/vision/dataloaders`). A chunk of `tf.train.Example`s is parsed together, its text
 looked up in the charset, and every record given a status; records that cannot train are
 logged with their source and reason, counted and dropped, unless every record is kept.
+Training labels leave out the punctuation and symbols the charset lacks, with their boxes,
+as `convert` does (`pipelines/validation.py`), so that records written by other tools or
+before that rule train as `convert`'s do.
 
 Nothing here depends on the model's input size: the parser (`pipelines/parser.py`) turns
 these tensors into model inputs and targets.
@@ -37,6 +40,34 @@ def record_status(length: tf.Tensor, unknown: tf.Tensor, num_boxes: tf.Tensor,
     return status
 
 
+def is_punctuation_or_symbol(points: tf.Tensor) -> tf.Tensor:
+    """[n] code points -> [n] bool: Unicode categories P or S (`unicodedata.category`)."""
+    chars = tf.strings.unicode_encode(points[:, None], "UTF-8")
+    return tf.strings.regex_full_match(chars, r"[\pP\pS]")
+
+
+def _without_unread_symbols(points: tf.RaggedTensor, ids: tf.RaggedTensor,
+                            boxes: tf.RaggedTensor
+                            ) -> tuple[tf.RaggedTensor, tf.RaggedTensor, tf.RaggedTensor]:
+    """Leaves out the characters the charset lacks that are punctuation or symbols; where a
+    record has one box per character, their boxes too (other box counts stay as they are:
+    boxes given for the read characters only then fit the shortened label)."""
+    unread = (ids.flat_values < 0) & is_punctuation_or_symbol(points.flat_values)
+    kept = ids.with_flat_values(~unread)
+    # Box j of a record with one box per character belongs to character j.
+    box_rows = boxes.value_rowids()
+    aligned = tf.gather(boxes.row_lengths() == ids.row_lengths(), box_rows)
+    char_index = tf.range(tf.size(box_rows, out_type=tf.int64)) - \
+        tf.gather(boxes.row_starts(), box_rows) + tf.gather(ids.row_starts(), box_rows)
+    padded = tf.concat([unread, [False]], axis=0)  # the index of "no such character"
+    box_unread = tf.gather(padded, tf.where(aligned, char_index, tf.size(unread, tf.int64)))
+    box_kept = ~box_unread
+    boxes = tf.RaggedTensor.from_value_rowids(
+        tf.boolean_mask(boxes.flat_values, box_kept), tf.boolean_mask(box_rows, box_kept),
+        nrows=boxes.nrows())
+    return (tf.ragged.boolean_mask(points, kept), tf.ragged.boolean_mask(ids, kept), boxes)
+
+
 class RecordDecoder:
     """`decode(serialized)`: [K] serialized examples -> a dict of [K', ...] tensors:
     - encoded: the image bytes;
@@ -48,10 +79,12 @@ class RecordDecoder:
     K' = K when every record is kept, else the records whose status is OK."""
 
     def __init__(self, charset: Charset, max_text_length: int, keep_every_record: bool,
-                 include_strings: bool):
+                 include_strings: bool, unread_symbols: bool = True):
         self.lookup = CharsetLookup(charset)
         self.max_text_length = max_text_length
         self.keep_every_record = keep_every_record
+        # Kept records are scored on their labels as given, so only dropped ones relabel.
+        self.unread_symbols = unread_symbols and not keep_every_record
         self.include_strings = include_strings
         self.skipped = tf.Variable(tf.zeros([len(SKIP_REASONS)], tf.int64), trainable=False,
                                    name="skipped_records")
@@ -68,6 +101,9 @@ class RecordDecoder:
         num_boxes = tf.cast(boxes.row_lengths(), tf.int32)
         points = self.lookup.codepoints(parsed[schema.TEXT])  # [K, (chars)]
         ids = self.lookup.ids(points)
+        if self.unread_symbols:
+            points, ids, boxes = _without_unread_symbols(points, ids, boxes)
+            num_boxes = tf.cast(boxes.row_lengths(), tf.int32)
         unknown = tf.reduce_any(ids < 0, axis=1)
         status = record_status(tf.cast(ids.row_lengths(), tf.int32), unknown, num_boxes, n)
         known = tf.ragged.boolean_mask(ids, ids >= 0)  # all of them, unless a record is kept

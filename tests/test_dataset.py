@@ -1,5 +1,7 @@
 """The tf.data pipeline on real TFRecords written to disk."""
 
+import unicodedata
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -7,6 +9,7 @@ import tensorflow as tf
 from pipelines import decode, schema
 from pipelines.augment import AugmentConfig
 from pipelines.dataset import InputConfig, InputPipeline
+from pipelines.record_decoder import RecordDecoder, is_punctuation_or_symbol
 from tests.helpers import block_word, write_records
 from textscanner.charset import load_charset
 from textscanner.targets import TargetConfig
@@ -58,7 +61,7 @@ def test_maps_match_the_numpy_reference_with_skipped_and_box_less_records(tmp_pa
     height, width = size
     targets = TargetConfig(map_height=height // 2, map_width=width // 2)
     records = [block_word("ab", seed=0), block_word("hello", width=200, height=50, seed=1),
-               block_word("a#c", seed=2), block_word("word", seed=3, with_boxes=False),
+               block_word("aéc", seed=2), block_word("word", seed=3, with_boxes=False),
                block_word("x", width=90, height=30, seed=4)]
     write_records(str(tmp_path / "d"), records, 1)
     pipe = _pipeline(str(tmp_path / "d-*"), global_batch_size=8, is_training=False,
@@ -98,18 +101,95 @@ def test_targets_stay_on_the_blocks_under_augmentation(tmp_path, geometric):
 
 
 def test_unknown_characters_are_skipped_counted_and_logged(tmp_path, capfd):
-    records = [block_word("ok", seed=0), block_word("a$b", seed=1), block_word("fine", seed=2),
-               block_word("x" * 31, width=400, seed=3)]
+    records = [block_word("ok", seed=0), block_word("aéb", seed=1), block_word("fine", seed=2),
+               block_word("x" * 31, width=400, seed=3), block_word("a$b", seed=4)]
     write_records(str(tmp_path / "d"), records, 1)
     pipe = _pipeline(str(tmp_path / "d-*"), global_batch_size=8, is_training=False,
-                     keep_every_record=False)  # as training reads them
+                     keep_every_record=False, unread_symbols=False)  # as training reads them
     batches = list(pipe())
     texts = sorted(t.decode() for b in batches for t in b["text"].numpy())
     assert texts == ["fine", "ok"]
-    assert pipe.skipped_counts() == {"unknown_chars": 1, "too_long": 1}
+    assert pipe.skipped_counts() == {"unknown_chars": 2, "too_long": 1}
     err = capfd.readouterr().err
-    assert "skipped record blocks:1: unknown_chars (unknown: '$') text 'a$b'" in err
+    assert "skipped record blocks:1: unknown_chars (unknown: 'é') text 'aéb'" in err
     assert "skipped record blocks:3: too_long" in err
+    assert "skipped record blocks:4: unknown_chars (unknown: '$') text 'a$b'" in err
+
+
+def _decoded(records, **kw):
+    """The training decoder's output for `records`, by their original text."""
+    decoder = RecordDecoder(CHARSET, 30, keep_every_record=False, include_strings=True, **kw)
+    out = decoder.decode(tf.constant([schema.serialize(r) for r in records]))
+    rows = {t.decode(): k for k, t in enumerate(out["text"].numpy())}
+    return rows, out, decoder.skipped_counts()
+
+
+def test_training_labels_leave_out_unread_symbols_and_their_boxes(capfd):
+    """As `convert` relabels (`OPEN:` -> `OPEN`), so does the reader for records that
+    another tool, or `convert` before that rule, wrote with the symbols in the label."""
+    words = ["OPEN:", "$20.50", "ok", "::", "café!", "(a)"]
+    records = [block_word(w, width=200, seed=k) for k, w in enumerate(words)]
+    told = block_word("dont", width=200, seed=9)  # boxes given for the read characters only
+    told.text = "don't"
+    records.append(told)
+    rows, out, skipped = _decoded(records)
+    assert sorted(rows) == ["$20.50", "(a)", "OPEN:", "don't", "ok"]
+    assert skipped == {"unknown_chars": 1, "empty_text": 1}
+    expected = {"OPEN:": ("open", [0, 1, 2, 3]), "$20.50": ("2050", [1, 2, 4, 5]),
+                "ok": ("ok", [0, 1]), "(a)": ("a", [1]), "don't": ("dont", [0, 1, 2, 3])}
+    by_text = {r.text: r for r in records}
+    for text, (label, box_index) in expected.items():
+        k = rows[text]
+        n = int(out["length"][k])
+        assert CHARSET.decode(out["text_ids"][k][:n].numpy()) == label, text
+        assert out["has_char_boxes"][k] == 1
+        np.testing.assert_allclose(out["boxes"][k][:n], by_text[text].char_boxes[box_index])
+        assert not out["boxes"][k][n:].numpy().any()
+    err = capfd.readouterr().err
+    assert "skipped record blocks:3: empty_text" in err
+    assert "skipped record blocks:4: unknown_chars (unknown: 'é') text 'café!'" in err
+
+
+@pytest.mark.parametrize("augment", [False, True])
+def test_maps_of_a_relabelled_record_are_its_read_characters(tmp_path, augment):
+    height, width = SIZES[1]
+    targets = TargetConfig(map_height=height // 2, map_width=width // 2)
+    record = block_word("$20.50", width=200, seed=0)
+    # A plain word beside it: were the record skipped, training would not wait for it forever.
+    write_records(str(tmp_path / "d"), [record, block_word("ok", seed=1)], 1)
+    pipe = _pipeline(str(tmp_path / "d-*"), global_batch_size=2, is_training=augment,
+                     keep_every_record=False, image_height=height, image_width=width,
+                     augment=AugmentConfig() if augment else None, seed=0, shuffle_buffer=1)
+    batch = next(iter(pipe()))
+    lengths = batch["length"].numpy().tolist()
+    assert sorted(lengths) == [2, 4]
+    b = lengths.index(4)
+    assert set(np.unique(batch["class_map"][b])) == {0} | set(CHARSET.encode("2050").ids)
+    if augment:
+        return
+    scale = np.array([targets.map_width / record.width, targets.map_height / record.height] * 4)
+    ref = render_targets_numpy(record.char_boxes[[1, 2, 4, 5]] * scale,
+                               CHARSET.encode("2050").ids, targets)
+    for name in ("class_map", "order_map"):
+        assert (batch[name][b].numpy() != ref[name]).sum() <= 2, name
+
+
+def test_unread_symbols_off_or_in_evaluation_keep_labels_as_given():
+    records = [block_word("OPEN:", width=200, seed=0), block_word("ok", seed=1)]
+    rows, _, skipped = _decoded(records, unread_symbols=False)
+    assert sorted(rows) == ["ok"] and skipped == {"unknown_chars": 1}
+    decoder = RecordDecoder(CHARSET, 30, keep_every_record=True, include_strings=True)
+    out = decoder.decode(tf.constant([schema.serialize(r) for r in records]))
+    assert out["outside_charset"].numpy().tolist() == [True, False]
+    assert out["has_char_boxes"].numpy().tolist() == [0, 1]  # scored, not trained on
+
+
+def test_punctuation_and_symbols_match_unicodedata():
+    points = [c for c in range(0x20, 0x3000) if not 0xD800 <= c < 0xE000]
+    found = is_punctuation_or_symbol(tf.constant(points, tf.int32)).numpy()
+    expected = [unicodedata.category(chr(c))[0] in "PS" for c in points]
+    mismatched = [hex(c) for c, f, e in zip(points, found, expected) if f != e]
+    assert not mismatched, mismatched[:10]
 
 
 def test_evaluation_keeps_every_record(tmp_path):
