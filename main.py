@@ -166,16 +166,30 @@ def cmd_predict(args: list[str]) -> int:
     return 1 if failures else 0
 
 
+def _average_with(recognizer, folders: list[str]) -> None:
+    """--average_with: the mean of the model's weights and those of `folders`."""
+    from loops import pretrained
+    from loops.model_soup import average_weights
+    try:
+        average_weights(recognizer, [pretrained.resolve(f) for f in folders])
+    except (ValueError, FileNotFoundError) as e:
+        raise app.UsageError(f"--average_with: {e}") from None
+    print(f"averaged the weights of {FLAGS.model_dir} and {', '.join(folders)}")
+
+
 def cmd_export(args: list[str]) -> int:
     from loops.model_io import export_saved_model, export_weights
     if not FLAGS.export_dir:
         raise app.UsageError("export needs --export_dir")
+    recognizer = _recognizer()
+    if FLAGS.average_with:
+        _average_with(recognizer, FLAGS.average_with)
     if FLAGS.weights_only:
-        path = export_weights(_recognizer(), FLAGS.export_dir)
+        path = export_weights(recognizer, FLAGS.export_dir)
         print(f"exported the weights to {path}: a model folder for --model_dir and "
               f"--init_checkpoint")
         return 0
-    path = export_saved_model(_recognizer(), FLAGS.export_dir)
+    path = export_saved_model(recognizer, FLAGS.export_dir)
     print(f"exported SavedModel to {path} (serving_default: encoded images -> text, "
           f"confidence)")
     return 0

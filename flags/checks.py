@@ -131,6 +131,12 @@ def check_checkpoint(path: str) -> None:
                                     f"{path}.index)")
 
 
+def check_model_folders(paths: list[str]) -> None:
+    for path in paths:
+        if not storage.isdir(pretrained.resolve(path)):
+            raise flags.ValidationError(f"{path} is not a model folder")
+
+
 def check_saved_model(path: str) -> None:
     if not storage.isfile(os.path.join(path, "saved_model.pb")):
         raise flags.ValidationError(f"{path} is not a SavedModel folder (no saved_model.pb)")
@@ -188,6 +194,7 @@ def register() -> None:
     _check("backbone_weights", check_existing_path)
     _check("init_checkpoint", check_init_checkpoint)
     _check("checkpoint", check_checkpoint)
+    _check("average_with", check_model_folders)
     _check("saved_model", check_saved_model)
     for name in ("data", "train_data", "eval_data"):
         _check(name, check_record_globs)

@@ -191,6 +191,9 @@ flags.DEFINE_string("metrics_json", None, "evaluate: write the metrics here.")
 flags.DEFINE_string("export_dir", None, "export: SavedModel output folder.")
 flags.DEFINE_bool("weights_only", False, "export: a model folder instead (spec, charset and "
                   "the weights alone, no optimizer state): small, for sharing a model.")
+flags.DEFINE_list("average_with", [], "export: model folders or pretrained:NAME (same network "
+                  "and charset) whose weights are averaged with the model's before export, "
+                  "e.g. a fine-tuned run and the model it started from.")
 
 # Benchmark and demo.
 flags.DEFINE_enum("what", "input", ["input", "train"], "benchmark: what to measure.")

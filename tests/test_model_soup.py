@@ -1,0 +1,55 @@
+"""`export --average_with`: the element-wise mean of models of one network and charset."""
+
+import numpy as np
+import pytest
+
+from loops.model_io import export_weights, recognizer_from_checkpoint
+from loops.model_soup import average_weights
+from loops.recognizer import Recognizer
+from tests.cli import run_main
+from textscanner.charset import load_charset
+from textscanner.charset_tf import CharsetLookup
+from textscanner.config import DecodeConfig, ModelConfig
+from textscanner.model import TextScanner
+
+
+def _model_folder(folder: str, seed: int, charset: str = "alnum36", **config) -> list:
+    """A model folder whose every weight, batch-norm statistics included, is random; returns
+    the weights as numpy arrays."""
+    chars = load_charset(charset)
+    model = TextScanner(ModelConfig(num_classes=chars.num_classes, input_height=32,
+                                    input_width=128, **config)).build_for_input()
+    rng = np.random.default_rng(seed)
+    for variable in model.weights:
+        variable.assign(rng.uniform(0.5, 1.5, variable.shape).astype(np.float32))
+    export_weights(Recognizer(model, CharsetLookup(chars), DecodeConfig(), False), folder)
+    return [np.asarray(w.value) for w in model.weights]
+
+
+def test_the_average_is_the_mean_of_every_weight(tmp_path):
+    weights = [_model_folder(str(tmp_path / name), seed) for seed, name in enumerate("abc")]
+    recognizer = recognizer_from_checkpoint(str(tmp_path / "a"))
+    average_weights(recognizer, [str(tmp_path / "b"), str(tmp_path / "c")])
+    got = [np.asarray(w.value) for w in recognizer.model.weights]
+    assert any("moving_variance" in w.path for w in recognizer.model.weights)
+    for k, (value, *sources) in enumerate(zip(got, *weights)):
+        np.testing.assert_allclose(value, np.mean(sources, axis=0), rtol=1e-6, err_msg=str(k))
+
+
+@pytest.mark.parametrize("other", [{"charset": "alnum62"}, {"order_channels": (16, 16, 16)}])
+def test_another_network_or_charset_is_refused_by_name(tmp_path, other):
+    _model_folder(str(tmp_path / "a"), 0)
+    _model_folder(str(tmp_path / "other"), 1, **other)
+    with pytest.raises(ValueError, match=f"{tmp_path}/other"):
+        average_weights(recognizer_from_checkpoint(str(tmp_path / "a")), [str(tmp_path / "other")])
+
+
+def test_export_averages_through_the_command_line(tmp_path):
+    a = _model_folder(str(tmp_path / "a"), 0)
+    b = _model_folder(str(tmp_path / "b"), 1)
+    out = run_main("export", f"--model_dir={tmp_path}/a", f"--average_with={tmp_path}/b",
+                   f"--export_dir={tmp_path}/soup", "--weights_only")
+    assert "averaged the weights" in out.stdout
+    got = recognizer_from_checkpoint(str(tmp_path / "soup")).model.weights
+    for value, x, y in zip(got, a, b):
+        np.testing.assert_allclose(np.asarray(value.value), (x + y) / 2, rtol=1e-6)
