@@ -83,7 +83,7 @@ class RecordDecoder:
         self.lookup = CharsetLookup(charset)
         self.max_text_length = max_text_length
         self.keep_every_record = keep_every_record
-        # Kept records are scored on their labels as given, so only dropped ones relabel.
+        # Where every record is kept (evaluation), labels are scored as given (normalised).
         self.unread_symbols = unread_symbols and not keep_every_record
         self.include_strings = include_strings
         self.skipped = tf.Variable(tf.zeros([len(SKIP_REASONS)], tf.int64), trainable=False,
