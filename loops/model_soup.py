@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from loops.model_io import load_spec, recognizer_from_checkpoint
+from loops.model_io import recognizer_from_checkpoint
 from loops.recognizer import Recognizer
 
 
@@ -19,17 +19,15 @@ def average_weights(recognizer: Recognizer, model_dirs: Sequence[str]) -> None:
     own_charset = recognizer.lookup.charset
     others = []
     for folder in model_dirs:
-        config, charset, _, _ = load_spec(folder)
-        if config != recognizer.model.config:
-            raise ValueError(f"{folder} holds another network: {config} against "
+        other = recognizer_from_checkpoint(folder)
+        if other.model.config != recognizer.model.config:
+            raise ValueError(f"{folder} holds another network: {other.model.config} against "
                              f"{recognizer.model.config}")
+        charset = other.lookup.charset
         if (charset.chars, charset.case_fold) != (own_charset.chars, own_charset.case_fold):
             raise ValueError(f"{folder} reads another charset ({charset.name}) than "
                              f"{own_charset.name}")
-        other = recognizer_from_checkpoint(folder).model
-        if [w.shape for w in other.weights] != [w.shape for w in recognizer.model.weights]:
-            raise ValueError(f"{folder}: its weights do not match the model's")
-        others.append(other)
+        others.append(other.model)
     count = 1 + len(others)
     for k, variable in enumerate(recognizer.model.weights):
         if "float" not in str(variable.dtype):
