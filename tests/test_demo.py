@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-from loops.demo import DemoConfig, compute_capped_steps, run_demo
+from loops.demo import DemoConfig, compute_capped_steps, run_demo, score_shipped_models
+from textscanner.charset import load_charset
 
 
 def test_compute_cap_sets_the_steps_unless_fewer_are_asked():
@@ -32,3 +33,14 @@ def test_a_toy_demo_records_the_training_compute_it_spent(tmp_path):
     assert saved["train_tflops"] <= config.max_train_tflops
     assert saved["input_size"] == [32, 128] and saved["num_samples"] == 8
     assert len(os.listdir(tmp_path / "samples")) == 2
+    # The shipped model reads the demo's charset, so it is scored on the same 8 words; it
+    # was trained far longer and reads most of them.
+    shipped = saved["shipped_model_word_accuracy"]
+    assert list(shipped) == ["pretrained:small-alnum36"]
+    assert shipped["pretrained:small-alnum36"] * 8 >= 6
+    assert float(shipped["pretrained:small-alnum36"] * 8).is_integer()
+
+
+def test_only_shipped_models_that_read_the_charset_are_scored():
+    # No shipped model reads case-sensitive letters, so nothing is scored (or read).
+    assert score_shipped_models("/nonexistent/*", load_charset("alnum62")) == {}
