@@ -13,10 +13,10 @@ import time
 
 import keras
 
+from loops import pretrained
 from loops.config import OptimizerConfig, RuntimeConfig, TrainConfig
 from loops.evaluation import evaluate_dataset, format_samples, format_table
 from loops.flops import train_flops_per_image
-from loops import pretrained
 from loops.model_io import (SavedModelReader, export_saved_model, load_spec,
                             recognizer_from_checkpoint)
 from loops.options import precision_name
@@ -164,7 +164,7 @@ def score_shipped_models(pattern: str, charset: Charset) -> dict[str, float]:
     for name in pretrained.available():
         folder = pretrained.resolve(pretrained.PREFIX + name)
         _, model_charset, _, _ = load_spec(folder)
-        if (model_charset.chars, model_charset.case_fold) != (charset.chars, charset.case_fold):
+        if not model_charset.reads_like(charset):
             continue
         result = evaluate_dataset(recognizer_from_checkpoint(folder), pattern, charset)
         scores[pretrained.PREFIX + name] = result.to_json()["word_accuracy"]

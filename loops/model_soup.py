@@ -24,7 +24,7 @@ def average_weights(recognizer: Recognizer, model_dirs: Sequence[str]) -> None:
             raise ValueError(f"{folder} holds another network: {other.model.config} against "
                              f"{recognizer.model.config}")
         charset = other.lookup.charset
-        if (charset.chars, charset.case_fold) != (own_charset.chars, own_charset.case_fold):
+        if not charset.reads_like(own_charset):
             raise ValueError(f"{folder} reads another charset ({charset.name}) than "
                              f"{own_charset.name}")
         others.append(other.model)

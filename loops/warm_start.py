@@ -24,8 +24,7 @@ def shipped_model_for(model: ModelConfig, charset: Charset) -> str | None:
     for name in pretrained.available():
         spec_model, spec_charset, _, _ = load_spec(pretrained.resolve(pretrained.PREFIX + name))
         if (_weights_layout(spec_model) == _weights_layout(model)
-                and spec_charset.chars == charset.chars
-                and spec_charset.case_fold == charset.case_fold):
+                and spec_charset.reads_like(charset)):
             return pretrained.PREFIX + name
     return None
 

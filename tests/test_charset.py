@@ -64,3 +64,10 @@ def test_bad_charset_specs(tmp_path):
 def test_decode_skips_background_and_out_of_range():
     cs = load_charset("alnum36")
     assert cs.decode(np.array([0, 11, 0, 12, 99])) == "ab"
+
+
+def test_reads_like_compares_the_class_ids_not_the_name():
+    alnum = load_charset("alnum36")
+    assert alnum.reads_like(Charset(alnum.chars, case_fold=True, name="another name"))
+    assert not alnum.reads_like(Charset(alnum.chars, case_fold=False))
+    assert not alnum.reads_like(Charset(alnum.chars[::-1], case_fold=True))

@@ -60,6 +60,10 @@ class Charset:
             if len(c) != 1:
                 raise ValueError(f"charset {self.name!r}: entry {c!r} is not one character")
 
+    def reads_like(self, other: "Charset") -> bool:
+        """Whether `other` maps text to the same class ids (whatever its name)."""
+        return self.chars == other.chars and self.case_fold == other.case_fold
+
     @property
     def num_classes(self) -> int:
         """Number of output classes including the background."""
