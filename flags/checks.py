@@ -171,6 +171,13 @@ def check_one_weight_per_glob(values: dict) -> bool:
     return True
 
 
+def check_pseudo_boxes_for_training(values: dict) -> bool:
+    if values["pseudo_boxes_from"] and values["evaluation_set"]:
+        raise flags.ValidationError("--pseudo_boxes_from is for training sets: evaluation "
+                                    "reads no boxes")
+    return True
+
+
 def check_lengths(values: dict) -> bool:
     if values["min_length"] > values["max_length"]:
         raise flags.ValidationError(f"--min_length={values['min_length']} is more than "
@@ -195,6 +202,9 @@ def register() -> None:
     _check("init_checkpoint", check_init_checkpoint)
     _check("checkpoint", check_checkpoint)
     _check("average_with", check_model_folders)
+    _check("pseudo_boxes_from", lambda path: check_model_folders([path]))
+    flags.register_multi_flags_validator(["pseudo_boxes_from", "evaluation_set"],
+                                         check_pseudo_boxes_for_training)
     _check("saved_model", check_saved_model)
     for name in ("data", "train_data", "eval_data"):
         _check(name, check_record_globs)

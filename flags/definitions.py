@@ -51,6 +51,10 @@ flags.DEFINE_bool("evaluation_set", False,
                   f"outside --charset or more than {NUM_SLOTS} characters (evaluate scores "
                   "every record, against the normalised text); training sets reject them.")
 
+flags.DEFINE_string("pseudo_boxes_from", "",
+                    "convert: a model folder or pretrained:NAME that draws character boxes "
+                    "for the word-only records of a training set (empty: none).")
+
 # Reading TFRecords: inspect, train, evaluate, benchmark.
 flags.DEFINE_string("data", None, "inspect/evaluate/benchmark: TFRecord glob(s), comma-separated.")
 flags.DEFINE_bool("augment", None, "Training augmentation (default: on for train, off for "

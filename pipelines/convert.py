@@ -7,7 +7,7 @@ import dataclasses
 import logging
 import os
 import time
-from typing import Iterable
+from typing import Iterable, Protocol
 
 from pipelines import schema
 from pipelines.records import WordRecord
@@ -57,8 +57,18 @@ def write_records(results: Iterable[WordRecord | tuple[str, str, str]], output: 
     return report
 
 
-def convert(config: ConvertConfig) -> ConversionReport:
-    """Runs a conversion; the report is also saved as `OUTPUT.report.json`."""
+class RecordFiller(Protocol):
+    """Completes records on their way to the shards (e.g. `loops/pseudo_labeller.py`)."""
+
+    filled: int
+    left_word_only: int
+
+    def fill(self, results: Iterable) -> Iterable: ...
+
+
+def convert(config: ConvertConfig, filler: RecordFiller | None = None) -> ConversionReport:
+    """Runs a conversion; the report is also saved as `OUTPUT.report.json`. A `filler`
+    completes the validated records in the parent, whatever the number of workers."""
     if config.charset:
         load_charset(config.charset)  # fail early on a bad charset spec
     workers = config.num_workers or os.cpu_count() or 1
@@ -68,7 +78,11 @@ def convert(config: ConvertConfig) -> ConversionReport:
                           (config.charset, config.max_length, config.evaluation_set,
                            config.unread_symbols),
                           describe=describe_item)
+    if filler is not None:
+        results = filler.fill(results)
     report = write_records(results, config.output, config.num_shards, ConversionReport())
+    if filler is not None:
+        report.pseudo_boxed, report.left_word_only = filler.filled, filler.left_word_only
     seconds = time.perf_counter() - start
     report_path = f"{config.output}.report.json"
     report.save(report_path)

@@ -19,6 +19,10 @@ class ConversionReport:
     written: int = 0
     # Records kept with their unread symbols left out of the label (validation.py).
     relabelled: int = 0
+    # Word-only records given boxes by a model (`convert --pseudo_boxes_from`), and those
+    # it could not give boxes to.
+    pseudo_boxed: int = 0
+    left_word_only: int = 0
     errors: list[dict] = dataclasses.field(default_factory=list)
     shards: list[str] = dataclasses.field(default_factory=list)
     log_limit: int = 20
@@ -38,11 +42,14 @@ class ConversionReport:
         reasons = ", ".join(f"{k}={v}" for k, v in self.by_reason.items()) or "none"
         relabelled = (f"; {self.relabelled} label(s) without their unread symbols"
                       if self.relabelled else "")
-        return f"wrote {self.written} records to {len(self.shards)} shard(s){relabelled}; " \
+        boxed = (f"; {self.pseudo_boxed} given boxes by a model, {self.left_word_only} left "
+                 f"word-only" if self.pseudo_boxed or self.left_word_only else "")
+        return f"wrote {self.written} records to {len(self.shards)} shard(s){relabelled}{boxed}; " \
                f"skipped {len(self.errors)} ({reasons})"
 
     def to_json(self) -> dict:
         return {"written": self.written, "relabelled": self.relabelled,
+                "pseudo_boxed": self.pseudo_boxed, "left_word_only": self.left_word_only,
                 "skipped": len(self.errors),
                 "skipped_by_reason": self.by_reason, "shards": self.shards,
                 "errors": self.errors}

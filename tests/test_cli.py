@@ -146,6 +146,10 @@ def _report_folder(tmp_path):
     (["train", "--train_data_weights=1,x"], "--train_data_weights", "comma-separated numbers"),
     (["train", "--train_data_weights=0.5,0"], "--train_data_weights", "must be > 0"),
     (["export", "--average_with=/no/such/model"], "--average_with", "is not a model folder"),
+    (["convert", "--input=/", "--output=/tmp/x", "--pseudo_boxes_from=/no/such/model"],
+     "--pseudo_boxes_from", "is not a model folder"),
+    (["convert", "--input=/", "--output=/tmp/x", "--evaluation_set",
+      "--pseudo_boxes_from=pretrained:small-alnum36"], "--pseudo_boxes_from", "training sets"),
     (["frobnicate"], "unknown command", "synth, convert"),
 ])
 def test_user_errors_exit_2_with_one_line_before_tensorflow(args, flag, rule):

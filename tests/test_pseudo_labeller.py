@@ -1,0 +1,51 @@
+"""`convert --pseudo_boxes_from`: word-only crops get character boxes from the shipped model,
+on the serial and the parallel path alike, and bad lines are still reported."""
+
+import glob
+import json
+
+import numpy as np
+
+from pipelines import schema
+from pipelines.synth import SynthConfig, write_synth
+from tests.cli import run_main
+
+
+def test_convert_draws_boxes_where_the_characters_are(tmp_path):
+    write_synth(SynthConfig(output=f"{tmp_path}/w", num_samples=24, num_shards=1, max_length=8,
+                            num_workers=1, style="plain", seed=3, unread_symbols=False))
+    truth = list(schema.read_records(sorted(glob.glob(f"{tmp_path}/w-*"))))
+    (tmp_path / "images").mkdir()
+    lines = []
+    for i, record in enumerate(truth):
+        (tmp_path / "images" / f"{i}.jpg").write_bytes(record.image)
+        lines.append(f"images/{i}.jpg\t{record.text}")
+    lines[3:3] = ["no tab here", "images/none.jpg\tgone"]  # lines 4 and 5 are bad
+    (tmp_path / "labels.tsv").write_text("\n".join(lines) + "\n")
+
+    converted = {}
+    for workers in (1, 2):
+        out = run_main("convert", "--input_format=tsv", f"--input={tmp_path}/labels.tsv",
+                       f"--output={tmp_path}/c{workers}", "--num_shards=1",
+                       f"--num_workers={workers}", "--pseudo_boxes_from=pretrained:small-alnum36",
+                       timeout=300)
+        assert "24 given boxes by a model, 0 left word-only" in out.stdout
+        report = json.loads((tmp_path / f"c{workers}.report.json").read_text())
+        assert report["written"] == 24 and report["pseudo_boxed"] == 24
+        assert [e["source"].rsplit(":", 1)[1] for e in report["errors"]] == ["4", "5"]
+        shards = sorted(glob.glob(f"{tmp_path}/c{workers}-*"))
+        converted[workers] = list(schema.read_records(shards))
+
+    serial, parallel = converted[1], converted[2]
+    for a, b in zip(serial, parallel):
+        np.testing.assert_array_equal(a.char_boxes, b.char_boxes)
+    # Each drawn box's centre lies within the true box of its character (a pixel of slack).
+    inside = total = 0
+    for record, want in zip(serial, truth):
+        assert record.text == want.text and record.char_boxes.shape == (len(want.text), 8)
+        centres = record.char_boxes.reshape(-1, 4, 2).mean(axis=1)
+        true = want.char_boxes.reshape(-1, 4, 2)
+        low, high = true.min(axis=1) - 1, true.max(axis=1) + 1
+        inside += int(np.all((centres >= low) & (centres <= high), axis=1).sum())
+        total += len(centres)
+    assert inside >= 0.9 * total, f"{inside} of {total} centres in their characters' boxes"
