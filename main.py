@@ -44,11 +44,11 @@ def cmd_convert(args: list[str]) -> int:
     from pipelines.convert import convert, exit_code
     config = configs.convert_config()
     configs.save_flags(os.path.dirname(os.path.abspath(config.output)))
-    filler = None
+    boxer = None
     if FLAGS.pseudo_boxes_from:
         from loops.pseudo_labeller import PseudoBoxer
-        filler = PseudoBoxer(FLAGS.pseudo_boxes_from)
-    report = convert(config, filler)
+        boxer = PseudoBoxer(FLAGS.pseudo_boxes_from)
+    report = convert(config, boxer)
     print(report.summary())
     print(f"report: {config.output}.report.json")
     return exit_code(report, config.strict)

@@ -21,12 +21,13 @@ class PseudoBoxer:
     """Fills in the boxes of the word-only records in a stream of convert results, in order;
     counts those it filled (`filled`) and those it could not (`left_word_only`)."""
 
-    def __init__(self, model_dir: str, batch_size: int = 64):
+    def __init__(self, model_dir: str, batch_size: int = 64, max_pending: int = 1024):
         keras.mixed_precision.set_dtype_policy("float32")  # the weights are float32
         self.model_dir = model_dir
         self.recognizer = recognizer_from_checkpoint(pretrained.resolve(model_dir))
         self.charset = self.recognizer.lookup.charset
         self.batch_size = batch_size
+        self.max_pending = max_pending  # records held back at most (boxed ones pass through)
         self.filled = self.left_word_only = 0
         height, width = self.recognizer.input_size
         model = self.recognizer.model
@@ -50,9 +51,9 @@ class PseudoBoxer:
             pending.append(result)
             if isinstance(result, WordRecord) and result.char_boxes is None:
                 word_only += 1
-                if word_only == self.batch_size:
-                    yield from self._filled(pending)
-                    pending, word_only = [], 0
+            if word_only == self.batch_size or len(pending) == self.max_pending:
+                yield from self._filled(pending)
+                pending, word_only = [], 0
         yield from self._filled(pending)
 
     def _filled(self, pending: list) -> list:

@@ -57,8 +57,9 @@ def write_records(results: Iterable[WordRecord | tuple[str, str, str]], output: 
     return report
 
 
-class RecordFiller(Protocol):
-    """Completes records on their way to the shards (e.g. `loops/pseudo_labeller.py`)."""
+class WordOnlyBoxer(Protocol):
+    """Gives word-only records character boxes on their way to the shards, in order, and
+    counts them (`loops/pseudo_labeller.py`)."""
 
     filled: int
     left_word_only: int
@@ -66,9 +67,9 @@ class RecordFiller(Protocol):
     def fill(self, results: Iterable) -> Iterable: ...
 
 
-def convert(config: ConvertConfig, filler: RecordFiller | None = None) -> ConversionReport:
-    """Runs a conversion; the report is also saved as `OUTPUT.report.json`. A `filler`
-    completes the validated records in the parent, whatever the number of workers."""
+def convert(config: ConvertConfig, boxer: WordOnlyBoxer | None = None) -> ConversionReport:
+    """Runs a conversion; the report is also saved as `OUTPUT.report.json`. A `boxer` sees
+    the validated records in this process, whatever the number of workers."""
     if config.charset:
         load_charset(config.charset)  # fail early on a bad charset spec
     workers = config.num_workers or os.cpu_count() or 1
@@ -78,11 +79,11 @@ def convert(config: ConvertConfig, filler: RecordFiller | None = None) -> Conver
                           (config.charset, config.max_length, config.evaluation_set,
                            config.unread_symbols),
                           describe=describe_item)
-    if filler is not None:
-        results = filler.fill(results)
+    if boxer is not None:
+        results = boxer.fill(results)
     report = write_records(results, config.output, config.num_shards, ConversionReport())
-    if filler is not None:
-        report.pseudo_boxed, report.left_word_only = filler.filled, filler.left_word_only
+    if boxer is not None:
+        report.pseudo_boxed, report.left_word_only = boxer.filled, boxer.left_word_only
     seconds = time.perf_counter() - start
     report_path = f"{config.output}.report.json"
     report.save(report_path)

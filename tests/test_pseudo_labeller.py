@@ -49,3 +49,21 @@ def test_convert_draws_boxes_where_the_characters_are(tmp_path):
         inside += int(np.all((centres >= low) & (centres <= high), axis=1).sum())
         total += len(centres)
     assert inside >= 0.9 * total, f"{inside} of {total} centres in their characters' boxes"
+
+
+def test_records_with_boxes_pass_through_without_piling_up():
+    from loops.pseudo_labeller import PseudoBoxer
+    from pipelines.records import WordRecord
+    consumed = 0
+
+    def boxed_records():
+        nonlocal consumed
+        for i in range(5000):
+            consumed += 1
+            yield WordRecord(image=b"", height=8, width=8, text="a", source=f"r{i}",
+                             char_boxes=np.zeros((1, 8)))
+
+    boxer = PseudoBoxer("pretrained:small-alnum36", max_pending=100)
+    first = next(iter(boxer.fill(boxed_records())))
+    assert first.source == "r0" and consumed <= 100
+    assert boxer.filled == boxer.left_word_only == 0
