@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from loops import pretrained
 from loops.model_io import recognizer_from_checkpoint
-from pipelines.decode import resize_image
+from pipelines.decode import preprocess_encoded
 from pipelines.pseudo_boxes import boxes_from_class_map
 from pipelines.records import WordRecord
 
@@ -23,8 +23,11 @@ class PseudoBoxer:
 
     def __init__(self, model_dir: str, batch_size: int = 64, max_pending: int = 1024):
         keras.mixed_precision.set_dtype_policy("float32")  # the weights are float32
-        self.model_dir = model_dir
         self.recognizer = recognizer_from_checkpoint(pretrained.resolve(model_dir))
+        if self.recognizer.keep_aspect:
+            # The boxes map the class map's cells onto the whole image: a stretched input.
+            raise ValueError(f"{model_dir} pads its input (keep_aspect); pseudo-boxes need a "
+                             f"model that stretches it")
         self.charset = self.recognizer.lookup.charset
         self.batch_size = batch_size
         self.max_pending = max_pending  # records held back at most (boxed ones pass through)
@@ -39,8 +42,7 @@ class PseudoBoxer:
 
         @tf.function(input_signature=[tf.TensorSpec([], tf.string)])
         def resized(encoded: tf.Tensor) -> tf.Tensor:
-            image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
-            return resize_image(image, height, width)
+            return preprocess_encoded(encoded, False, height, width)
 
         self._class_probs, self._resized = class_probs, resized
 

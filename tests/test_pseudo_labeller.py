@@ -67,3 +67,19 @@ def test_records_with_boxes_pass_through_without_piling_up():
     first = next(iter(boxer.fill(boxed_records())))
     assert first.source == "r0" and consumed <= 100
     assert boxer.filled == boxer.left_word_only == 0
+
+
+def test_a_model_that_pads_its_input_is_refused(tmp_path):
+    import shutil
+
+    import pytest
+
+    from loops import pretrained
+    from loops.pseudo_labeller import PseudoBoxer
+    folder = tmp_path / "padded"
+    shutil.copytree(pretrained.resolve("pretrained:small-alnum36"), folder)
+    spec = json.loads((folder / "model_spec.json").read_text())
+    spec["keep_aspect"] = True
+    (folder / "model_spec.json").write_text(json.dumps(spec))
+    with pytest.raises(ValueError, match="pads its input"):
+        PseudoBoxer(str(folder))
