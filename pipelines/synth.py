@@ -19,7 +19,7 @@ from PIL import ImageFont
 from pipelines.fonts import BUILTIN_FONT, default_fonts
 from pipelines.records import WordRecord
 from pipelines.synth_scene import STYLES, SceneEffects, photo_folder, photos
-from pipelines.word_render import render_word
+from pipelines.word_render import poor_capture, render_word
 from textscanner.charset import Charset, load_charset
 
 log = logging.getLogger(__name__)
@@ -243,9 +243,14 @@ def render_sample(index: int) -> WordRecord:
     word = render_word(drawn, font, rng, config.clean, config.max_rotation_degrees,
                        config.max_shear, config.blur_probability, config.noise_probability,
                        config.stroke_probability, config.max_stretch, effects)
+    quality = int(rng.integers(effects.min_jpeg_quality, 96))
+    # Its own stream, so that adding the effect left every other draw of a seed unchanged.
+    capture_rng = np.random.default_rng([config.seed, index, 1])
+    if not config.clean and capture_rng.random() < effects.poor_capture:
+        word = poor_capture(word, capture_rng)
+        quality = int(capture_rng.integers(*effects.poor_capture_jpeg_quality))
     out = io.BytesIO()
-    word.image.save(out, format="JPEG",
-                    quality=int(rng.integers(effects.min_jpeg_quality, 96)))
+    word.image.save(out, format="JPEG", quality=quality)
     return WordRecord(image=out.getvalue(), height=word.image.height, width=word.image.width,
                       text=readable_part(drawn, _state["letters"]),
                       source=f"synth:seed={config.seed}:{index}",

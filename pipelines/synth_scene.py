@@ -40,12 +40,16 @@ class SceneEffects:
     occlusion: float = 0.0  # a bar or blot over part of the word
     low_resolution: float = 0.0  # downsampled by 1.5-3x, then back up
     min_jpeg_quality: int = 80
+    # A poor capture (word_render.poor_capture): faded, saved small and compressed hard, as
+    # phones and web pages keep crops; together these erase strokes that each alone leaves.
+    poor_capture: float = 0.0
+    poor_capture_jpeg_quality: tuple[int, int] = (15, 50)
 
 
 PLAIN = SceneEffects()
 PHOTO = SceneEffects(photo_background=0.35, texture_background=0.3, shadow=0.15, border=0.1,
                      curve=0.2, perspective=0.4, neighbours=0.35, occlusion=0.1,
-                     low_resolution=0.25, min_jpeg_quality=35)
+                     low_resolution=0.25, min_jpeg_quality=35, poor_capture=0.25)
 STYLES = {"plain": PLAIN, "photo": PHOTO}
 
 

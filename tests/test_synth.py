@@ -54,7 +54,7 @@ def test_boxes_cover_the_ink_of_each_character(clean):
 
 def test_photo_effects_keep_every_box_on_its_own_glyph():
     """Every effect at once (photo or texture backgrounds, shadow, border, curve, perspective,
-    neighbouring text, occlusion, low resolution): the word's own ink, moved through the same
+    neighbouring text, occlusion, low resolution, a poor capture): the word's own ink, moved through the same
     transforms, lies in its characters' boxes, and each box holds its glyph's ink."""
     from pipelines.synth_scene import SceneEffects
     everything = SceneEffects(photo_background=0.5, texture_background=0.5, shadow=1.0,
@@ -68,6 +68,9 @@ def test_photo_effects_keep_every_box_on_its_own_glyph():
         font = synth._load_font(fonts[i % len(fonts)], int(rng.integers(20, 45)))
         word = word_render.render_word(text, font, rng, stroke_probability=0.3, max_stretch=0.3,
                                  effects=everything)
+        if i % 2:  # and half of them captured poorly: faded, saved small
+            word = word_render.poor_capture(word, rng)
+            assert word.image.height <= 32
         assert word.image.size == word.ink.shape[::-1] and len(word.quads) == len(text)
         ink = word.ink > 128
         masks = [_quad_mask(q, word.image.size) for q in word.quads]
@@ -75,6 +78,22 @@ def test_photo_effects_keep_every_box_on_its_own_glyph():
         per_char_ink += [ink[m].sum() > 0 for m in masks]
     assert np.min(inside_fracs) > 0.97, inside_fracs
     assert np.mean(per_char_ink) > 0.97
+
+
+def test_photo_style_captures_some_words_poorly_without_changing_the_others(monkeypatch):
+    """About a quarter of photo-style words are saved faded, small and hard-compressed; the
+    effect draws from its own stream, so every other word of a seed stays as it was."""
+    import dataclasses
+    from pipelines.synth_scene import PHOTO
+    captured = _records(80, style="photo")
+    monkeypatch.setitem(synth.STYLES, "photo", dataclasses.replace(PHOTO, poor_capture=0.0))
+    as_before = _records(80, style="photo")
+    assert [r.text for r in captured] == [r.text for r in as_before]
+    changed = [a for a, b in zip(captured, as_before) if a.image != b.image]
+    assert 0.1 < len(changed) / 80 < 0.45
+    for rec in changed:
+        assert rec.height <= 32 and len(rec.char_boxes) == len(rec.text)
+        assert np.asarray(rec.char_boxes)[:, 1::2].max() <= rec.height + 1
 
 
 def test_photo_style_draws_photographs_from_the_installed_files():
