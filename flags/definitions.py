@@ -67,7 +67,7 @@ flags.DEFINE_bool("keep_aspect", False, "Resize keeping the aspect ratio and pad
 flags.DEFINE_string("train_data", None, "train: TFRecord glob(s), comma-separated.")
 flags.DEFINE_list("train_data_weights", [], "train: one weight per --train_data glob: records "
                   "are drawn from each glob's files at these rates, e.g. 0.8,0.2 (empty: in "
-                  "proportion to the files' sizes).")
+                  "proportion to the square root of each glob's record count).")
 flags.DEFINE_string("eval_data", None, "train: held-out TFRecords evaluated during training.")
 flags.DEFINE_string("model_dir", None, "Checkpoints, summaries and the model spec; train "
                                        "resumes from it. evaluate/predict/export also take "

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 
 import tensorflow as tf
 
@@ -44,7 +45,8 @@ _without_autograph = tf.autograph.experimental.do_not_convert
 class InputConfig:
     file_pattern: str  # comma-separated globs
     # Training: one weight per glob of `file_pattern`; records are drawn from the globs'
-    # files at these rates. Empty: one stream of all files, so in proportion to their sizes.
+    # files at these rates. Empty, with several globs: at rates proportional to the square
+    # root of each glob's record count (`default_source_weights`).
     source_weights: tuple[float, ...] = ()
     global_batch_size: int = 32
     is_training: bool = True
@@ -82,22 +84,56 @@ class InputConfig:
                    image_width=model.input_width, max_text_length=model.num_slots, **kwargs)
 
 
-def _weighted_sources(config: InputConfig) -> list[list[str]]:
-    """The files of each glob when the globs are weighted (else none), checked: one weight
-    per glob, and records in every glob."""
-    if not config.source_weights:
-        return []
+# Bytes around each record in a TFRecord file: its length, the length's CRC, the data's CRC.
+TFRECORD_FRAMING = 16
+
+
+def estimated_record_count(files: list[str], sample: int = 256) -> float:
+    """Records in `files`: their bytes over the mean size of the first file's first `sample`
+    records (counting millions of records would delay every start)."""
+    sizes = [tf.io.gfile.stat(f).length for f in files]
+    first = next((f for f, size in zip(files, sizes) if size), None)
+    if first is None:
+        return 0.0
+    lengths = [len(r) for r in tf.data.TFRecordDataset(first).take(sample).as_numpy_iterator()]
+    return sum(sizes) / (sum(lengths) / len(lengths) + TFRECORD_FRAMING)
+
+
+def default_source_weights(record_counts: list[float]) -> tuple[float, ...]:
+    """Shares proportional to the square root of each source's records (sampling at a
+    temperature of 2): equal sources stay equal, and a few thousand real crops beside
+    100,000 synthetic words are drawn about an eighth of the time instead of 2%."""
+    roots = [math.sqrt(n) for n in record_counts]
+    return tuple(r / sum(roots) for r in roots)
+
+
+def _weighted_sources(config: InputConfig) -> tuple[list[list[str]], tuple[float, ...]]:
+    """The files of each glob and their shares, when records are drawn per glob: weights
+    given (checked: one per glob, records in every glob), or several globs in training
+    (the default shares; globs without records dropped). Else no sources."""
     globs = [p for p in config.file_pattern.split(",") if p]
-    if len(config.source_weights) != len(globs):
+    if config.source_weights and len(config.source_weights) != len(globs):
         raise ValueError(f"{len(config.source_weights)} source weights for {len(globs)} "
                          f"glob(s) in {config.file_pattern}")
+    if not config.source_weights and (len(globs) < 2 or not config.is_training):
+        return [], ()
     sources = [expand_patterns(p) for p in globs]
+    if not config.source_weights:
+        counts = [estimated_record_count(files) for files in sources]
+        kept = [(g, files, n) for g, files, n in zip(globs, sources, counts) if n > 0]
+        weights = default_source_weights([n for _, _, n in kept])
+        log.info("drawing training records from %s at %s (the square root of about %s "
+                 "records each; --train_data_weights sets other shares)",
+                 ", ".join(g for g, _, _ in kept), ", ".join(f"{w:.3f}" for w in weights),
+                 ", ".join(f"{n:,.0f}" for _, _, n in kept))
+        return [files for _, files, _ in kept], weights
     for glob, files in zip(globs, sources):
         # A weighted source with no records would stall every draw from it forever.
         if not any(tf.io.gfile.stat(f).length for f in files):
             raise ValueError(f"--train_data glob {glob} matches only empty files: a "
                              f"weighted source needs records")
-    return sources
+    total = sum(config.source_weights)
+    return sources, tuple(w / total for w in config.source_weights)
 
 
 class InputPipeline:
@@ -106,7 +142,8 @@ class InputPipeline:
     def __init__(self, config: InputConfig, charset: Charset):
         self.config = config
         self.charset = charset
-        self.sources = _weighted_sources(config)  # one file list per weighted glob
+        # One file list per glob drawn from at its own rate, and the rates.
+        self.sources, self.source_weights = _weighted_sources(config)
         self.files = (sorted({f for files in self.sources for f in files}) if self.sources
                       else expand_patterns(config.file_pattern))
         self.decoder = RecordDecoder(charset, config.max_text_length,
@@ -142,13 +179,12 @@ class InputPipeline:
         batch_size = cfg.global_batch_size
         if input_context is not None:  # one batch per replica, whatever the pipelines
             batch_size = input_context.get_per_replica_batch_size(cfg.global_batch_size)
-        if cfg.source_weights and cfg.is_training:
+        if len(self.sources) > 1 and cfg.is_training:
             # Each source repeats on its own; records are drawn from them at the weights'
             # rates, whatever their sizes (a few thousand real crops beside 100,000 words).
             records = tf.data.Dataset.sample_from_datasets(
                 [self._records(files, input_context) for files in self.sources],
-                weights=[w / sum(cfg.source_weights) for w in cfg.source_weights],
-                seed=cfg.seed)
+                weights=list(self.source_weights), seed=cfg.seed)
         else:
             records = self._records(self.files, input_context)
         if cfg.is_training:
