@@ -89,13 +89,15 @@ TFRECORD_FRAMING = 16
 
 
 def estimated_record_count(files: list[str], sample: int = 256) -> float:
-    """Records in `files`: their bytes over the mean size of the first file's first `sample`
-    records (counting millions of records would delay every start)."""
+    """Records in `files`: their bytes over the mean size of `sample` records read from the
+    starts of up to four of them (counting millions of records would delay every start)."""
     sizes = [tf.io.gfile.stat(f).length for f in files]
-    first = next((f for f, size in zip(files, sizes) if size), None)
-    if first is None:
+    filled = [f for f, size in zip(files, sizes) if size]
+    if not filled:
         return 0.0
-    lengths = [len(r) for r in tf.data.TFRecordDataset(first).take(sample).as_numpy_iterator()]
+    probed = filled[::max(1, len(filled) // 4)][:4]
+    lengths = [len(r) for f in probed
+               for r in tf.data.TFRecordDataset(f).take(sample // len(probed)).as_numpy_iterator()]
     return sum(sizes) / (sum(lengths) / len(lengths) + TFRECORD_FRAMING)
 
 
@@ -122,8 +124,8 @@ def _weighted_sources(config: InputConfig) -> tuple[list[list[str]], tuple[float
         counts = [estimated_record_count(files) for files in sources]
         kept = [(g, files, n) for g, files, n in zip(globs, sources, counts) if n > 0]
         weights = default_source_weights([n for _, _, n in kept])
-        log.info("drawing training records from %s at %s (the square root of about %s "
-                 "records each; --train_data_weights sets other shares)",
+        log.info("drawing training records from %s at %s, in proportion to the square "
+                 "roots of their record counts (about %s; --train_data_weights sets others)",
                  ", ".join(g for g, _, _ in kept), ", ".join(f"{w:.3f}" for w in weights),
                  ", ".join(f"{n:,.0f}" for _, _, n in kept))
         return [files for _, files, _ in kept], weights
