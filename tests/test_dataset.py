@@ -359,8 +359,8 @@ def test_source_weights_set_the_share_of_each_glob(tmp_path):
 
 
 def test_record_counts_are_estimated_from_file_sizes(tmp_path):
-    """Words of 1-12 characters in shards of different sizes: the estimate from the first
-    records' mean size is within a tenth of the true count; no records, no count."""
+    """Words of 1-12 characters in shards of different sizes: the estimate from a sample's
+    mean record size is within a tenth of the true count; no records, no count."""
     from pipelines.dataset import default_source_weights, estimated_record_count
     rng = np.random.default_rng(0)
     words = [block_word("abcdefghijkl"[:rng.integers(1, 13)], seed=i) for i in range(300)]

@@ -54,8 +54,9 @@ def test_boxes_cover_the_ink_of_each_character(clean):
 
 def test_photo_effects_keep_every_box_on_its_own_glyph():
     """Every effect at once (photo or texture backgrounds, shadow, border, curve, perspective,
-    neighbouring text, occlusion, low resolution, a poor capture): the word's own ink, moved through the same
-    transforms, lies in its characters' boxes, and each box holds its glyph's ink."""
+    neighbouring text, occlusion, low resolution, a poor capture): the word's own ink, moved
+    through the same transforms, lies in its characters' boxes, and each box holds its
+    glyph's ink."""
     from pipelines.synth_scene import SceneEffects
     everything = SceneEffects(photo_background=0.5, texture_background=0.5, shadow=1.0,
                               border=1.0, curve=1.0, perspective=1.0, neighbours=1.0,
