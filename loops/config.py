@@ -48,7 +48,7 @@ class TrainConfig:
     model_dir: str
     train_data: str
     # One weight per comma-separated glob of train_data (records drawn at these rates);
-    # empty: all files as one stream, in proportion to their sizes.
+    # empty: several globs at rates proportional to the square roots of their record counts.
     train_data_weights: tuple[float, ...] = ()
     eval_data: str | None = None
     charset: str = "alnum36"
