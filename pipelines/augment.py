@@ -31,6 +31,12 @@ class AugmentConfig:
     photometric: bool = True
     max_brightness: float = 0.15
     contrast_range: tuple[float, float] = (0.6, 1.3)
+    # Share of images whose contrast is raised far instead, clipping ink and background to
+    # flat, saturated colours: what a camera's auto-exposure or an auto-levelled photograph
+    # makes of a sign. A model trained without it misread legible words stretched to the
+    # full range (BUILD.md, "High contrast").
+    high_contrast_probability: float = 0.2
+    high_contrast_range: tuple[float, float] = (1.3, 3.0)
     saturation_range: tuple[float, float] = (0.4, 1.4)
     max_hue_degrees: float = 30.0
     grey_probability: float = 0.1
@@ -151,6 +157,16 @@ def _colour_matrices(batch: tf.Tensor, config: AugmentConfig, rng: SeedStream) -
     return tf.constant(_YIQ_TO_RGB)[None] @ iq @ tf.constant(_RGB_TO_YIQ)[None]
 
 
+def _contrast(batch: tf.Tensor, config: AugmentConfig, rng: SeedStream) -> tf.Tensor:
+    """[B, 1] contrast factors: from `contrast_range`, or with `high_contrast_probability`
+    from `high_contrast_range`."""
+    usual = rng.uniform([batch, 1], *config.contrast_range)
+    if config.high_contrast_probability <= 0:
+        return usual
+    high = rng.uniform([batch, 1], *config.high_contrast_range)
+    return tf.where(rng.uniform([batch, 1]) < config.high_contrast_probability, high, usual)
+
+
 def _blur(images: tf.Tensor) -> tf.Tensor:
     """[1, 2, 1] / 4 binomial blur along y and x, edges replicated, as shifted adds of slices
     (XLA fuses them into one pass; its CPU depthwise convolution is much slower)."""
@@ -198,7 +214,7 @@ class AugmentDraws:
             per_image = [batch, 1, 1, 1]
             draws.update(
                 colour=_colour_matrices(batch, config, rng),
-                contrast=rng.uniform([batch, 1], *config.contrast_range),
+                contrast=_contrast(batch, config, rng),
                 brightness=rng.uniform([batch, 1], -config.max_brightness,
                                        config.max_brightness))
             if config.blur_fraction > 0:

@@ -240,11 +240,16 @@ def render_sample(index: int) -> WordRecord:
     font_path = _state["fonts"][rng.integers(len(_state["fonts"]))]
     font = _load_font(font_path, int(rng.integers(config.min_font_size, config.max_font_size + 1)))
     effects = STYLES[config.style]
+    # Effects added later draw from streams of their own, so that adding each left every
+    # other draw of a seed unchanged.
+    loose_rng = np.random.default_rng([config.seed, index, 2])
+    extra_margins = None
+    if not config.clean and loose_rng.random() < effects.loose_crop:
+        extra_margins = loose_rng.uniform(*effects.loose_crop_margin, size=4)
     word = render_word(drawn, font, rng, config.clean, config.max_rotation_degrees,
                        config.max_shear, config.blur_probability, config.noise_probability,
-                       config.stroke_probability, config.max_stretch, effects)
+                       config.stroke_probability, config.max_stretch, effects, extra_margins)
     quality = int(rng.integers(effects.min_jpeg_quality, 96))
-    # Its own stream, so that adding the effect left every other draw of a seed unchanged.
     capture_rng = np.random.default_rng([config.seed, index, 1])
     if not config.clean and capture_rng.random() < effects.poor_capture:
         word = poor_capture(word, capture_rng)

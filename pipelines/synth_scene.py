@@ -44,12 +44,18 @@ class SceneEffects:
     # phones and web pages keep crops; together these erase strokes that each alone leaves.
     poor_capture: float = 0.0
     poor_capture_jpeg_quality: tuple[int, int] = (15, 50)
+    # A loose crop: each side's margin widened by a further loose_crop_margin x the font
+    # size, as a detector's box or a hand-drawn one leaves room around the word (the
+    # background, and any text beside the word, continue into it).
+    loose_crop: float = 0.0
+    loose_crop_margin: tuple[float, float] = (0.15, 0.8)
 
 
 PLAIN = SceneEffects()
 PHOTO = SceneEffects(photo_background=0.35, texture_background=0.3, shadow=0.15, border=0.1,
                      curve=0.2, perspective=0.4, neighbours=0.35, occlusion=0.1,
-                     low_resolution=0.25, min_jpeg_quality=35, poor_capture=0.25)
+                     low_resolution=0.25, min_jpeg_quality=35, poor_capture=0.25,
+                     loose_crop=0.3)
 STYLES = {"plain": PLAIN, "photo": PHOTO}
 
 

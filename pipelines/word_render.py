@@ -47,9 +47,13 @@ def render_word(text: str, font: ImageFont.FreeTypeFont, rng: np.random.Generato
                 clean: bool = False, max_rotation: float = 4.0, max_shear: float = 0.15,
                 blur_probability: float = 0.3, noise_probability: float = 0.3,
                 stroke_probability: float = 0.0, max_stretch: float = 0.0,
-                effects: SceneEffects = PLAIN) -> RenderedWord:
+                effects: SceneEffects = PLAIN, extra_margins: np.ndarray | None = None
+                ) -> RenderedWord:
     """Draws `text` one glyph at a time into an ink mask, composites it over a background,
-    and moves the image, the mask and the quads through the same transforms."""
+    and moves the image, the mask and the quads through the same transforms.
+
+    `extra_margins` ([4]: left, top, right, bottom, x the font size) widens the crop beyond
+    its usual margins (a loose crop); the canvas grows to hold them."""
     if clean:
         effects = PLAIN
     chance = (lambda p: rng.random() < p) if not clean else (lambda p: False)
@@ -60,7 +64,8 @@ def render_word(text: str, font: ImageFont.FreeTypeFont, rng: np.random.Generato
         stroke = max(1, round(size * float(rng.uniform(0.02, 0.05))))
     spacing = 0.0 if clean else float(rng.uniform(-0.04, 0.25)) * size
     spacing += 2 * stroke
-    pad = size
+    extra = np.zeros(4) if extra_margins is None else np.asarray(extra_margins, np.float64)
+    pad = int(np.ceil(size * (1.0 + extra.max())))
     advances = [font.getlength(c) for c in text]
     extent = sum(advances) + spacing * (len(text) - 1)
     bend = float(rng.uniform(-1, 1)) * effects.max_curve * size if chance(effects.curve) else 0.0
@@ -94,7 +99,8 @@ def render_word(text: str, font: ImageFont.FreeTypeFont, rng: np.random.Generato
         layers, quads = _warp(layers, quads, rng, fill, max_rotation, max_shear)
         if chance(effects.perspective):
             layers, quads = _perspective(layers, quads, rng, fill, effects.max_perspective)
-    layers, quads = _crop(layers, quads, rng, size, clean, beside=others is not None)
+    layers, quads = _crop(layers, quads, rng, size, clean, beside=others is not None,
+                          extra=extra)
     image, ink = layers[0], layers[1]
     if chance(effects.occlusion):
         image = _occlude(image, quads, rng)
@@ -253,13 +259,16 @@ def _perspective(layers: list[Image.Image], quads: np.ndarray, rng: np.random.Ge
 
 
 def _crop(layers: list[Image.Image], quads: np.ndarray, rng: np.random.Generator, size: int,
-          clean: bool, beside: bool = False) -> tuple[list[Image.Image], np.ndarray]:
+          clean: bool, beside: bool = False, extra: np.ndarray | None = None
+          ) -> tuple[list[Image.Image], np.ndarray]:
     """The word with margins of up to a third of the font size (wider at the sides when
-    there is text beside it, so that parts of it show)."""
+    there is text beside it, so that parts of it show), plus `extra` x the font size."""
     points = quads.reshape(-1, 2)
     margins = (np.full(4, 0.15) if clean else rng.uniform(0.02, 0.35, size=4)) * size
     if beside:
         margins[[0, 2]] = rng.uniform(0.3, 0.8, size=2) * size
+    if extra is not None:
+        margins = margins + extra * size
     width, height = layers[0].size
     left = max(int(np.floor(points[:, 0].min() - margins[0])), 0)
     top = max(int(np.floor(points[:, 1].min() - margins[1])), 0)

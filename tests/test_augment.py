@@ -93,6 +93,37 @@ def test_photometric_matches_formula_without_blur_and_noise():
     np.testing.assert_allclose(got, want, atol=1e-5)
 
 
+@pytest.mark.parametrize("probability", [0.0, 0.3, 1.0])
+def test_high_contrast_draws_take_their_share(probability):
+    """A share of the images gets a contrast from the high range, the rest from the usual
+    one; the two ranges meet at 1.3, so the share shows as the factors above it."""
+    config = AugmentConfig(geometric=False, contrast_range=(0.6, 1.3),
+                           high_contrast_probability=probability,
+                           high_contrast_range=(1.3, 3.0))
+    contrast = AugmentDraws.draw(2000, 4, 4, config,
+                                 tf.constant([9, 10], tf.int64)).contrast.numpy()
+    assert contrast.shape == (2000, 1) and contrast.min() >= 0.6 and contrast.max() <= 3.0
+    high = contrast > 1.3
+    assert abs(high.mean() - probability) < 0.04
+    if probability:  # the high range is used across its width, not at one end
+        assert contrast[high].max() > 2.8 and contrast[high].min() < 1.5
+
+
+def test_high_contrast_clips_a_faded_word():
+    """A faded dark-on-light image under contrast 3 (pivot: its mean) comes out with its
+    ink clipped to flat black and its background brightened: the formula's clip."""
+    config = AugmentConfig(geometric=False, blur_fraction=0.0, noise_probability=0.0,
+                           high_contrast_probability=1.0, high_contrast_range=(3.0, 3.0),
+                           saturation_range=(1.0, 1.0), max_hue_degrees=0.0,
+                           grey_probability=0.0, max_brightness=0.0)
+    image = np.full((1, 8, 16, 3), 0.7, np.float32)
+    image[:, 2:6, 4:12] = 0.4  # ink over a quarter of the image; mean 0.625
+    draws = AugmentDraws.draw(1, 8, 16, config, tf.constant([1, 1], tf.int64))
+    got = _photometric(tf.constant(image), draws).numpy()
+    np.testing.assert_allclose(got[:, 2:6, 4:12], 0.0, atol=1e-5)  # 0.625 - 3 * 0.225 < 0
+    np.testing.assert_allclose(got[:, :2], 0.85, atol=1e-5)  # 0.625 + 3 * 0.075
+
+
 @pytest.mark.parametrize("jit", [False, True])
 def test_blur_hits_a_fixed_share_and_noise_is_scaled_per_image(jit):
     config = AugmentConfig(geometric=False, blur_fraction=0.25, noise_probability=1.0,

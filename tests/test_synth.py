@@ -54,9 +54,9 @@ def test_boxes_cover_the_ink_of_each_character(clean):
 
 def test_photo_effects_keep_every_box_on_its_own_glyph():
     """Every effect at once (photo or texture backgrounds, shadow, border, curve, perspective,
-    neighbouring text, occlusion, low resolution, a poor capture): the word's own ink, moved
-    through the same transforms, lies in its characters' boxes, and each box holds its
-    glyph's ink."""
+    neighbouring text, occlusion, low resolution, a loose crop, a poor capture): the word's
+    own ink, moved through the same transforms, lies in its characters' boxes, and each box
+    holds its glyph's ink."""
     from pipelines.synth_scene import SceneEffects
     everything = SceneEffects(photo_background=0.5, texture_background=0.5, shadow=1.0,
                               border=1.0, curve=1.0, perspective=1.0, neighbours=1.0,
@@ -67,8 +67,9 @@ def test_photo_effects_keep_every_box_on_its_own_glyph():
         rng = np.random.default_rng([11, i])
         text = synth.random_text(rng, list("abcdefghijkXYZ0123456789"), 2, 9)
         font = synth._load_font(fonts[i % len(fonts)], int(rng.integers(20, 45)))
+        loose = rng.uniform(0.15, 0.8, size=4) if i % 3 == 0 else None
         word = word_render.render_word(text, font, rng, stroke_probability=0.3, max_stretch=0.3,
-                                 effects=everything)
+                                       effects=everything, extra_margins=loose)
         if i % 2:  # and half of them captured poorly: faded, saved small
             word = word_render.poor_capture(word, rng)
             assert word.image.height <= 32
@@ -95,6 +96,34 @@ def test_photo_style_captures_some_words_poorly_without_changing_the_others(monk
     for rec in changed:
         assert rec.height <= 32 and len(rec.char_boxes) == len(rec.text)
         assert np.asarray(rec.char_boxes)[:, 1::2].max() <= rec.height + 1
+
+
+def _relative_margins(rec) -> tuple[float, float]:
+    """(width, height) of the image beyond the boxes' bounding box, over the box height."""
+    points = np.asarray(rec.char_boxes).reshape(-1, 2)
+    box_height = points[:, 1].max() - points[:, 1].min()
+    return ((rec.width - np.ptp(points[:, 0])) / box_height,
+            (rec.height - box_height) / box_height)
+
+
+def test_photo_style_crops_some_words_loosely_without_changing_the_others(monkeypatch):
+    """About 30% of photo-style words are cropped with wider margins on every side; the
+    effect draws from its own stream, so every other word of a seed stays as it was."""
+    import dataclasses
+    from pipelines.synth_scene import PHOTO
+    loose = _records(80, style="photo")
+    monkeypatch.setitem(synth.STYLES, "photo", dataclasses.replace(PHOTO, loose_crop=0.0))
+    as_before = _records(80, style="photo")
+    assert [r.text for r in loose] == [r.text for r in as_before]
+    changed = [(a, b) for a, b in zip(loose, as_before) if a.image != b.image]
+    assert 0.15 < len(changed) / 80 < 0.45
+    wider = [np.greater(_relative_margins(a), _relative_margins(b)).all()
+             for a, b in changed if len(a.char_boxes)]
+    assert np.mean(wider) > 0.9, wider
+    for rec, _ in changed:
+        points = np.asarray(rec.char_boxes).reshape(-1, 2)
+        assert points.min() >= -1 and points[:, 0].max() <= rec.width + 1
+        assert points[:, 1].max() <= rec.height + 1
 
 
 def test_photo_style_draws_photographs_from_the_installed_files():
