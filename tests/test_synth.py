@@ -82,18 +82,24 @@ def test_photo_effects_keep_every_box_on_its_own_glyph():
     assert np.mean(per_char_ink) > 0.97
 
 
+def _changed_by(effect: str, monkeypatch, n: int = 80) -> list:
+    """(with, without) record pairs of the photo style's first n words that the effect
+    changes; every other word must come out the same without it, text and image."""
+    import dataclasses
+    from pipelines.synth_scene import PHOTO
+    with_effect = _records(n, style="photo")
+    monkeypatch.setitem(synth.STYLES, "photo", dataclasses.replace(PHOTO, **{effect: 0.0}))
+    without = _records(n, style="photo")
+    assert [r.text for r in with_effect] == [r.text for r in without]
+    return [(a, b) for a, b in zip(with_effect, without) if a.image != b.image]
+
+
 def test_photo_style_captures_some_words_poorly_without_changing_the_others(monkeypatch):
     """About a quarter of photo-style words are saved faded, small and hard-compressed; the
     effect draws from its own stream, so every other word of a seed stays as it was."""
-    import dataclasses
-    from pipelines.synth_scene import PHOTO
-    captured = _records(80, style="photo")
-    monkeypatch.setitem(synth.STYLES, "photo", dataclasses.replace(PHOTO, poor_capture=0.0))
-    as_before = _records(80, style="photo")
-    assert [r.text for r in captured] == [r.text for r in as_before]
-    changed = [a for a, b in zip(captured, as_before) if a.image != b.image]
+    changed = _changed_by("poor_capture", monkeypatch)
     assert 0.1 < len(changed) / 80 < 0.45
-    for rec in changed:
+    for rec, _ in changed:
         assert rec.height <= 32 and len(rec.char_boxes) == len(rec.text)
         assert np.asarray(rec.char_boxes)[:, 1::2].max() <= rec.height + 1
 
@@ -109,13 +115,7 @@ def _relative_margins(rec) -> tuple[float, float]:
 def test_photo_style_crops_some_words_loosely_without_changing_the_others(monkeypatch):
     """About 30% of photo-style words are cropped with wider margins on every side; the
     effect draws from its own stream, so every other word of a seed stays as it was."""
-    import dataclasses
-    from pipelines.synth_scene import PHOTO
-    loose = _records(80, style="photo")
-    monkeypatch.setitem(synth.STYLES, "photo", dataclasses.replace(PHOTO, loose_crop=0.0))
-    as_before = _records(80, style="photo")
-    assert [r.text for r in loose] == [r.text for r in as_before]
-    changed = [(a, b) for a, b in zip(loose, as_before) if a.image != b.image]
+    changed = _changed_by("loose_crop", monkeypatch)
     assert 0.15 < len(changed) / 80 < 0.45
     wider = [np.greater(_relative_margins(a), _relative_margins(b)).all()
              for a, b in changed if len(a.char_boxes)]
