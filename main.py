@@ -119,7 +119,8 @@ def _recognizer():
 
 def _decode_flags_given() -> bool:
     return any(FLAGS[name].present for name in
-               ("min_slot_mass", "relative_slot_mass", "min_char_score", "max_slot_overlap"))
+               ("min_slot_mass", "relative_slot_mass", "min_char_score", "max_slot_overlap",
+                "reread_margin"))
 
 
 def cmd_evaluate(args: list[str]) -> int:

@@ -78,7 +78,8 @@ def decode_config():
     return DecodeConfig(min_slot_mass=FLAGS.min_slot_mass,
                         relative_slot_mass=FLAGS.relative_slot_mass,
                         min_char_score=FLAGS.min_char_score,
-                        max_slot_overlap=FLAGS.max_slot_overlap)
+                        max_slot_overlap=FLAGS.max_slot_overlap,
+                        reread_margin=FLAGS.reread_margin)
 
 
 def model_config():

@@ -186,6 +186,9 @@ flags.DEFINE_float("max_slot_overlap", 0.9, "Decoding: a slot that shares more t
                                             "share of its order map with the previous slot "
                                             "ends the word (1: never).",
                    lower_bound=0.0, upper_bound=1.0)
+flags.DEFINE_float("reread_margin", 0.4, "Decoding: read the image again cut around the "
+                   "characters found, with this margin x their height on each side, and keep "
+                   "the more confident reading (0: read once).", lower_bound=0.0)
 
 # Evaluate, predict, export.
 flags.DEFINE_string("saved_model", None, "evaluate/predict: an exported SavedModel folder.")

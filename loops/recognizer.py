@@ -12,6 +12,7 @@ from pipelines.decode import preprocess_encoded
 from textscanner.charset_tf import CharsetLookup
 from textscanner.config import DecodeConfig
 from textscanner.decoding import decode
+from textscanner.reread import crop_to, more_confident, text_boxes
 from textscanner.word_formation import probabilities, slot_overlap, word_formation
 
 
@@ -40,7 +41,23 @@ class Recognizer(tf.Module):
         return self.model.config.input_height, self.model.config.input_width
 
     def _read_images(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
-        """images [B, height, width, 3] in [0, 1] -> text [B], confidence [B], details."""
+        """images [B, height, width, 3] in [0, 1] -> text [B], confidence [B], details.
+
+        With `reread_margin` > 0, read twice: the image, then the image cut around the
+        characters the first reading found (textscanner/reread.py); the more confident
+        reading is kept."""
+        first, class_probs = self._read_once(images)
+        config = self.decode_config
+        if config.reread_margin <= 0:
+            return first
+        height, width = self.input_size
+        boxes = text_boxes(class_probs, config.reread_threshold, config.reread_margin,
+                           width / height)
+        second, _ = self._read_once(crop_to(images, boxes))
+        return more_confident(first, second)
+
+    def _read_once(self, images: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
+        """One reading, and the class probabilities it came from."""
         probs = probabilities(self.model(images, training=False))
         char_probs, mass = word_formation(probs["class_probs"], probs["order_probs"],
                                           probs["loc_map"])
@@ -54,7 +71,7 @@ class Recognizer(tf.Module):
             "char_confidence": decoded.char_scores,
             "ids": decoded.ids,
             "length": decoded.lengths,
-        }
+        }, probs["class_probs"]
 
     def _read_encoded(self, encoded: tf.Tensor) -> dict[str, tf.Tensor]:
         """Encoded image bytes (any format TensorFlow decodes) [B] -> text, confidence."""

@@ -71,3 +71,8 @@ class DecodeConfig:
     min_char_score: float = 0.3  # L_score of the paper
     # A slot sharing more of its order map with the previous slot re-reads its character.
     max_slot_overlap: float = 0.9
+    # A second reading of the image cut around the characters the first found, with this
+    # margin x their height on every side; the more confident reading is kept (0: one
+    # reading). Pixels whose foreground probability exceeds reread_threshold count.
+    reread_margin: float = 0.4
+    reread_threshold: float = 0.5
