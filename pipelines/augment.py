@@ -33,8 +33,7 @@ class AugmentConfig:
     contrast_range: tuple[float, float] = (0.6, 1.3)
     # Share of images whose contrast is raised far instead, clipping ink and background to
     # flat, saturated colours: what a camera's auto-exposure or an auto-levelled photograph
-    # makes of a sign. A model trained without it misread legible words stretched to the
-    # full range (BUILD.md, "High contrast").
+    # makes of a sign, and what the other draws never reach (BUILD.md, "High contrast").
     high_contrast_probability: float = 0.2
     high_contrast_range: tuple[float, float] = (1.3, 3.0)
     saturation_range: tuple[float, float] = (0.4, 1.4)
