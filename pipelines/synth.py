@@ -19,7 +19,7 @@ from PIL import ImageFont
 from pipelines.fonts import BUILTIN_FONT, default_fonts
 from pipelines.records import WordRecord
 from pipelines.synth_scene import STYLES, SceneEffects, photo_folder, photos
-from pipelines.word_render import poor_capture, render_word
+from pipelines.word_render import Outline, poor_capture, render_word
 from textscanner.charset import Charset, load_charset
 
 log = logging.getLogger(__name__)
@@ -246,9 +246,15 @@ def render_sample(index: int) -> WordRecord:
     extra_margins = None
     if not config.clean and loose_rng.random() < effects.loose_crop:
         extra_margins = loose_rng.uniform(*effects.loose_crop_margin, size=4)
+    outline_rng = np.random.default_rng([config.seed, index, 3])
+    outline = None
+    if not config.clean and outline_rng.random() < effects.outline:
+        width = max(1, round(font.size * outline_rng.uniform(*effects.outline_width)))
+        outline = Outline(width, float(outline_rng.uniform(*effects.outline_inside)))
     word = render_word(drawn, font, rng, config.clean, config.max_rotation_degrees,
                        config.max_shear, config.blur_probability, config.noise_probability,
-                       config.stroke_probability, config.max_stretch, effects, extra_margins)
+                       config.stroke_probability, config.max_stretch, effects, extra_margins,
+                       outline)
     quality = int(rng.integers(effects.min_jpeg_quality, 96))
     capture_rng = np.random.default_rng([config.seed, index, 1])
     if not config.clean and capture_rng.random() < effects.poor_capture:

@@ -1,6 +1,6 @@
 """What makes a synthetic word look photographed: natural-image and procedural backgrounds, a
 text colour chosen against the background under the word, shadows and borders, curved
-baselines, perspective, neighbouring text, occlusion and low resolution.
+baselines, outlined lettering, perspective, neighbouring text, occlusion and low resolution.
 
 The photographs are those scikit-image (a dependency) ships in its package: the same files
 on every machine, never fetched at run time. TensorFlow-free: synth's workers import it.
@@ -49,13 +49,19 @@ class SceneEffects:
     # background, and any text beside the word, continue into it).
     loose_crop: float = 0.0
     loose_crop_margin: tuple[float, float] = (0.15, 0.8)
+    # Outlined lettering, as signs and posters draw it: the glyphs' contours in the text
+    # colour, outline_width x the font size wide, and their inside a faint tint of it
+    # (outline_inside: its opacity), so that the background shows through the strokes.
+    outline: float = 0.0
+    outline_width: tuple[float, float] = (0.04, 0.12)
+    outline_inside: tuple[float, float] = (0.0, 0.35)
 
 
 PLAIN = SceneEffects()
 PHOTO = SceneEffects(photo_background=0.35, texture_background=0.3, shadow=0.15, border=0.1,
                      curve=0.2, perspective=0.4, neighbours=0.35, occlusion=0.1,
                      low_resolution=0.25, min_jpeg_quality=35, poor_capture=0.25,
-                     loose_crop=0.3)
+                     loose_crop=0.3, outline=0.12)
 STYLES = {"plain": PLAIN, "photo": PHOTO}
 
 

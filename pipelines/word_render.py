@@ -36,6 +36,30 @@ def _background(rng: np.random.Generator, size: tuple[int, int],
     return Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
 
 
+@dataclasses.dataclass(frozen=True)
+class Outline:
+    """Letters drawn as their contours: a ring `width` pixels wide centred on each glyph's
+    edge in the text colour, and the inside at opacity `inside` of it."""
+
+    width: int
+    inside: float
+
+
+def lettering(ink: Image.Image, outline: Outline | None) -> tuple[np.ndarray, np.ndarray]:
+    """([h, w] where the letters are, [h, w] the text colour's opacity), both in [0, 1]: the
+    glyph mask twice, or for an outline the mask grown by half the ring and the ring over
+    the tinted inside."""
+    mask = np.asarray(ink, np.float32) / 255.0
+    if outline is None:
+        return mask, mask
+    grow, shrink = (outline.width + 1) // 2, outline.width // 2
+    outer = np.asarray(ink.filter(ImageFilter.MaxFilter(2 * grow + 1)), np.float32) / 255.0
+    inner = (np.asarray(ink.filter(ImageFilter.MinFilter(2 * shrink + 1)), np.float32) / 255.0
+             if shrink else mask)
+    ring = np.clip(outer - inner, 0.0, 1.0)
+    return outer, np.maximum(ring, inner * outline.inside)
+
+
 @dataclasses.dataclass
 class RenderedWord:
     image: Image.Image
@@ -47,13 +71,14 @@ def render_word(text: str, font: ImageFont.FreeTypeFont, rng: np.random.Generato
                 clean: bool = False, max_rotation: float = 4.0, max_shear: float = 0.15,
                 blur_probability: float = 0.3, noise_probability: float = 0.3,
                 stroke_probability: float = 0.0, max_stretch: float = 0.0,
-                effects: SceneEffects = PLAIN, extra_margins: np.ndarray | None = None
-                ) -> RenderedWord:
+                effects: SceneEffects = PLAIN, extra_margins: np.ndarray | None = None,
+                outline: Outline | None = None) -> RenderedWord:
     """Draws `text` one glyph at a time into an ink mask, composites it over a background,
     and moves the image, the mask and the quads through the same transforms.
 
     `extra_margins` ([4]: left, top, right, bottom, x the font size) widens the crop beyond
-    its usual margins (a loose crop); the canvas grows to hold them."""
+    its usual margins (a loose crop); the canvas grows to hold them. `outline` draws the
+    letters (and any text beside them) as contours; the ink mask stays the glyphs."""
     if clean:
         effects = PLAIN
     chance = (lambda p: rng.random() < p) if not clean else (lambda p: False)
@@ -90,7 +115,7 @@ def render_word(text: str, font: ImageFont.FreeTypeFont, rng: np.random.Generato
                          spacing + float(rng.uniform(0.2, 0.4)) * size) \
         if chance(effects.neighbours) else None
 
-    image, fill = _paint(rng, ink, others, effects, chance, size)
+    image, fill = _paint(rng, ink, others, effects, chance, size, outline)
     layers = [image, ink] + ([others] if others is not None else [])
     if max_stretch > 0 and not clean:
         factor = float(np.exp(rng.uniform(-1, 1) * np.log1p(max_stretch)))
@@ -158,7 +183,8 @@ def _neighbours(font: ImageFont.FreeTypeFont, rng: np.random.Generator, size: tu
 
 
 def _paint(rng: np.random.Generator, ink: Image.Image, others: Image.Image | None,
-           effects: SceneEffects, chance, size: int) -> tuple[Image.Image, tuple[int, ...]]:
+           effects: SceneEffects, chance, size: int, outline: Outline | None = None
+           ) -> tuple[Image.Image, tuple[int, ...]]:
     """The background with the text composited over it (shadow and border first), and the
     background's mean colour, which fills what transforms uncover."""
     width, height = ink.size
@@ -171,7 +197,7 @@ def _paint(rng: np.random.Generator, ink: Image.Image, others: Image.Image | Non
         colour = tuple(int(v) for v in rng.integers(0, 256, size=3))
         base = np.asarray(_background(rng, (width, height), colour), np.float32)
     base = np.clip(base, 0, 255)
-    mask = np.asarray(ink, np.float32) / 255.0
+    mask, opacity = lettering(ink, outline)
     under = float((base @ LUMA)[mask > 0.5].mean()) if (mask > 0.5).any() \
         else float((base @ LUMA).mean())
     text_colour = np.asarray(contrasting_colour(rng, under), np.float32)
@@ -187,11 +213,12 @@ def _paint(rng: np.random.Generator, ink: Image.Image, others: Image.Image | Non
         image = over(image, shadow * float(rng.uniform(0.5, 1.0)),
                      np.asarray(contrasting_colour(rng, float(text_colour @ LUMA)), np.float32))
     if chance(effects.border):
-        grown = np.asarray(ink.filter(ImageFilter.MaxFilter(2 * max(1, size // 16) + 1)),
+        shape = Image.fromarray(np.round(mask * 255).astype(np.uint8))
+        grown = np.asarray(shape.filter(ImageFilter.MaxFilter(2 * max(1, size // 16) + 1)),
                            np.float32) / 255.0
         image = over(image, grown,
                      np.asarray(contrasting_colour(rng, float(text_colour @ LUMA)), np.float32))
-    alpha = mask if others is None else np.maximum(mask, np.asarray(others, np.float32) / 255)
+    alpha = opacity if others is None else np.maximum(opacity, lettering(others, outline)[1])
     image = over(image, alpha, text_colour)
     fill = tuple(int(v) for v in np.clip(base.reshape(-1, 3).mean(0), 0, 255))
     return Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)), fill

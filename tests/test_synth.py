@@ -53,8 +53,9 @@ def test_boxes_cover_the_ink_of_each_character(clean):
 
 
 def test_photo_effects_keep_every_box_on_its_own_glyph():
-    """Every effect at once (photo or texture backgrounds, shadow, border, curve, perspective,
-    neighbouring text, occlusion, low resolution, a loose crop, a poor capture): the word's
+    """Every effect at once (photo or texture backgrounds, shadow, border, curve, outlined
+    letters, perspective, neighbouring text, occlusion, low resolution, a loose crop, a poor
+    capture): the word's
     own ink, moved through the same transforms, lies in its characters' boxes, and each box
     holds its glyph's ink."""
     from pipelines.synth_scene import SceneEffects
@@ -68,8 +69,9 @@ def test_photo_effects_keep_every_box_on_its_own_glyph():
         text = synth.random_text(rng, list("abcdefghijkXYZ0123456789"), 2, 9)
         font = synth._load_font(fonts[i % len(fonts)], int(rng.integers(20, 45)))
         loose = rng.uniform(0.15, 0.8, size=4) if i % 3 == 0 else None
+        outline = word_render.Outline(1 + i % 4, 0.2) if i % 4 < 2 else None
         word = word_render.render_word(text, font, rng, stroke_probability=0.3, max_stretch=0.3,
-                                       effects=everything, extra_margins=loose)
+                                       effects=everything, extra_margins=loose, outline=outline)
         if i % 2:  # and half of them captured poorly: faded, saved small
             word = word_render.poor_capture(word, rng)
             assert word.image.height <= 32
@@ -124,6 +126,46 @@ def test_photo_style_crops_some_words_loosely_without_changing_the_others(monkey
         points = np.asarray(rec.char_boxes).reshape(-1, 2)
         assert points.min() >= -1 and points[:, 0].max() <= rec.width + 1
         assert points[:, 1].max() <= rec.height + 1
+
+
+def _box_filter(mask: np.ndarray, size: int, reduce) -> np.ndarray:
+    windows = np.lib.stride_tricks.sliding_window_view(np.pad(mask, size // 2), (size, size))
+    return reduce(windows, axis=(-2, -1))
+
+
+@pytest.mark.parametrize("width,inside", [(1, 0.0), (2, 0.3), (3, 0.0), (4, 0.25)])
+def test_outlined_letters_are_a_ring_on_the_glyph_edge_over_a_tinted_inside(width, inside):
+    """Against numpy: the letters' extent is the glyph grown by half the ring (rounded up),
+    the opacity is the ring (grown minus shrunk by the other half) over the inside's tint."""
+    glyph = np.zeros((24, 30), np.float32)
+    glyph[6:18, 5:12] = 1.0  # a bar and an L, well inside the canvas
+    glyph[6:18, 16:19] = 1.0
+    glyph[15:18, 19:25] = 1.0
+    ink = Image.fromarray((glyph * 255).astype(np.uint8))
+    extent, opacity = word_render.lettering(ink, word_render.Outline(width, inside))
+    grow, shrink = (width + 1) // 2, width // 2
+    outer = _box_filter(glyph, 2 * grow + 1, np.max)
+    inner = _box_filter(glyph, 2 * shrink + 1, np.min) if shrink else glyph
+    np.testing.assert_allclose(extent, outer)
+    np.testing.assert_allclose(opacity, np.maximum(outer - inner, inner * inside), atol=1e-6)
+    assert opacity[12, 8] == pytest.approx(inside)  # the bar's middle
+    # the L's stroke is 3 pixels wide: a ring of 4 leaves no inside, so it stays solid
+    assert opacity[12, 17] == pytest.approx(inside if width < 4 else 1.0)
+    assert opacity[6 - grow, 8] == 1.0 and opacity[6 - grow - 1, 8] == 0.0  # its outer edge
+    solid_extent, solid = word_render.lettering(ink, None)
+    np.testing.assert_array_equal(solid, glyph)
+    np.testing.assert_array_equal(solid_extent, glyph)
+
+
+def test_photo_style_outlines_some_words_without_changing_the_others(monkeypatch):
+    """About an eighth of photo-style words have outlined letters: only their pixels change
+    (size, boxes and text stay); the effect draws from its own stream, so every other word
+    of a seed stays as it was."""
+    changed = _changed_by("outline", monkeypatch, n=120)
+    assert 0.04 < len(changed) / 120 < 0.25
+    for rec, plain in changed:
+        assert (rec.width, rec.height, rec.text) == (plain.width, plain.height, plain.text)
+        np.testing.assert_array_equal(rec.char_boxes, plain.char_boxes)
 
 
 def test_photo_style_draws_photographs_from_the_installed_files():
