@@ -19,7 +19,7 @@ from PIL import ImageFont
 from pipelines.fonts import BUILTIN_FONT, default_fonts
 from pipelines.records import WordRecord
 from pipelines.synth_scene import STYLES, SceneEffects, photo_folder, photos
-from pipelines.word_render import Outline, poor_capture, render_word
+from pipelines.word_render import Outline, WordVariant, poor_capture, render_word
 from textscanner.charset import Charset, load_charset
 
 log = logging.getLogger(__name__)
@@ -231,6 +231,25 @@ def init_worker(config: SynthConfig) -> None:
                   fonts=check_fonts(config), words=corpus_words(config.language))
 
 
+def _variant(seed: int, index: int, effects: SceneEffects, font_size: int) -> WordVariant:
+    """The effects added after the first: each draws from a stream of its own, so that
+    adding it left every other draw of a seed unchanged."""
+    loose = np.random.default_rng([seed, index, 2])
+    extra_margins = None
+    if loose.random() < effects.loose_crop:
+        extra_margins = loose.uniform(*effects.loose_crop_margin, size=4)
+    lettering = np.random.default_rng([seed, index, 3])
+    outline = None
+    if lettering.random() < effects.outline:
+        width = max(1, round(font_size * lettering.uniform(*effects.outline_width)))
+        outline = Outline(width, float(lettering.uniform(*effects.outline_inside)))
+    spacing = np.random.default_rng([seed, index, 4])
+    letter_spacing = None
+    if spacing.random() < effects.letter_spacing:
+        letter_spacing = float(spacing.uniform(*effects.letter_spacing_range))
+    return WordVariant(extra_margins, outline, letter_spacing)
+
+
 def render_sample(index: int) -> WordRecord:
     """Sample `index` of the configured run; depends only on (seed, index)."""
     config: SynthConfig = _state["config"]
@@ -240,21 +259,10 @@ def render_sample(index: int) -> WordRecord:
     font_path = _state["fonts"][rng.integers(len(_state["fonts"]))]
     font = _load_font(font_path, int(rng.integers(config.min_font_size, config.max_font_size + 1)))
     effects = STYLES[config.style]
-    # Effects added later draw from streams of their own, so that adding each left every
-    # other draw of a seed unchanged.
-    loose_rng = np.random.default_rng([config.seed, index, 2])
-    extra_margins = None
-    if not config.clean and loose_rng.random() < effects.loose_crop:
-        extra_margins = loose_rng.uniform(*effects.loose_crop_margin, size=4)
-    outline_rng = np.random.default_rng([config.seed, index, 3])
-    outline = None
-    if not config.clean and outline_rng.random() < effects.outline:
-        width = max(1, round(font.size * outline_rng.uniform(*effects.outline_width)))
-        outline = Outline(width, float(outline_rng.uniform(*effects.outline_inside)))
+    variant = WordVariant() if config.clean else _variant(config.seed, index, effects, font.size)
     word = render_word(drawn, font, rng, config.clean, config.max_rotation_degrees,
                        config.max_shear, config.blur_probability, config.noise_probability,
-                       config.stroke_probability, config.max_stretch, effects, extra_margins,
-                       outline)
+                       config.stroke_probability, config.max_stretch, effects, variant)
     quality = int(rng.integers(effects.min_jpeg_quality, 96))
     capture_rng = np.random.default_rng([config.seed, index, 1])
     if not config.clean and capture_rng.random() < effects.poor_capture:

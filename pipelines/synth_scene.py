@@ -1,6 +1,6 @@
 """What makes a synthetic word look photographed: natural-image and procedural backgrounds, a
 text colour chosen against the background under the word, shadows and borders, curved
-baselines, outlined lettering, perspective, neighbouring text, occlusion and low resolution.
+baselines, outlined and spaced-out lettering, perspective, neighbouring text, occlusion and low resolution.
 
 The photographs are those scikit-image (a dependency) ships in its package: the same files
 on every machine, never fetched at run time. TensorFlow-free: synth's workers import it.
@@ -55,13 +55,17 @@ class SceneEffects:
     outline: float = 0.0
     outline_width: tuple[float, float] = (0.04, 0.12)
     outline_inside: tuple[float, float] = (0.0, 0.35)
+    # Letters set apart, as signs track their capitals, or crowded, as logos kern them: the
+    # space between letters drawn from letter_spacing_range x the font size instead.
+    letter_spacing: float = 0.0
+    letter_spacing_range: tuple[float, float] = (-0.15, 1.0)
 
 
 PLAIN = SceneEffects()
 PHOTO = SceneEffects(photo_background=0.35, texture_background=0.3, shadow=0.15, border=0.1,
                      curve=0.2, perspective=0.4, neighbours=0.35, occlusion=0.1,
                      low_resolution=0.25, min_jpeg_quality=35, poor_capture=0.25,
-                     loose_crop=0.3, outline=0.12)
+                     loose_crop=0.3, outline=0.12, letter_spacing=0.2)
 STYLES = {"plain": PLAIN, "photo": PHOTO}
 
 

@@ -60,6 +60,16 @@ def lettering(ink: Image.Image, outline: Outline | None) -> tuple[np.ndarray, np
     return outer, np.maximum(ring, inner * outline.inside)
 
 
+@dataclasses.dataclass(frozen=True)
+class WordVariant:
+    """What `synth` draws for a word from streams of its own (so that each, when added, left
+    every other draw of a seed unchanged). None keeps `render_word`'s usual drawing."""
+
+    extra_margins: np.ndarray | None = None  # [4] left, top, right, bottom, x the font size
+    outline: Outline | None = None
+    letter_spacing: float | None = None  # x the font size, in place of the drawn spacing
+
+
 @dataclasses.dataclass
 class RenderedWord:
     image: Image.Image
@@ -71,14 +81,15 @@ def render_word(text: str, font: ImageFont.FreeTypeFont, rng: np.random.Generato
                 clean: bool = False, max_rotation: float = 4.0, max_shear: float = 0.15,
                 blur_probability: float = 0.3, noise_probability: float = 0.3,
                 stroke_probability: float = 0.0, max_stretch: float = 0.0,
-                effects: SceneEffects = PLAIN, extra_margins: np.ndarray | None = None,
-                outline: Outline | None = None) -> RenderedWord:
+                effects: SceneEffects = PLAIN, variant: WordVariant = WordVariant()
+                ) -> RenderedWord:
     """Draws `text` one glyph at a time into an ink mask, composites it over a background,
     and moves the image, the mask and the quads through the same transforms.
 
-    `extra_margins` ([4]: left, top, right, bottom, x the font size) widens the crop beyond
-    its usual margins (a loose crop); the canvas grows to hold them. `outline` draws the
-    letters (and any text beside them) as contours; the ink mask stays the glyphs."""
+    `variant.extra_margins` widens the crop beyond its usual margins (a loose crop); the
+    canvas grows to hold them. `variant.outline` draws the letters (and any text beside
+    them) as contours; the ink mask stays the glyphs. `variant.letter_spacing` sets the
+    letters apart or crowds them."""
     if clean:
         effects = PLAIN
     chance = (lambda p: rng.random() < p) if not clean else (lambda p: False)
@@ -88,8 +99,11 @@ def render_word(text: str, font: ImageFont.FreeTypeFont, rng: np.random.Generato
     if chance(stroke_probability):
         stroke = max(1, round(size * float(rng.uniform(0.02, 0.05))))
     spacing = 0.0 if clean else float(rng.uniform(-0.04, 0.25)) * size
+    if variant.letter_spacing is not None:
+        spacing = variant.letter_spacing * size
     spacing += 2 * stroke
-    extra = np.zeros(4) if extra_margins is None else np.asarray(extra_margins, np.float64)
+    extra = (np.zeros(4) if variant.extra_margins is None
+             else np.asarray(variant.extra_margins, np.float64))
     pad = int(np.ceil(size * (1.0 + extra.max())))
     advances = [font.getlength(c) for c in text]
     extent = sum(advances) + spacing * (len(text) - 1)
@@ -115,7 +129,7 @@ def render_word(text: str, font: ImageFont.FreeTypeFont, rng: np.random.Generato
                          spacing + float(rng.uniform(0.2, 0.4)) * size) \
         if chance(effects.neighbours) else None
 
-    image, fill = _paint(rng, ink, others, effects, chance, size, outline)
+    image, fill = _paint(rng, ink, others, effects, chance, size, variant.outline)
     layers = [image, ink] + ([others] if others is not None else [])
     if max_stretch > 0 and not clean:
         factor = float(np.exp(rng.uniform(-1, 1) * np.log1p(max_stretch)))

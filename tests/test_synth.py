@@ -54,8 +54,8 @@ def test_boxes_cover_the_ink_of_each_character(clean):
 
 def test_photo_effects_keep_every_box_on_its_own_glyph():
     """Every effect at once (photo or texture backgrounds, shadow, border, curve, outlined
-    letters, perspective, neighbouring text, occlusion, low resolution, a loose crop, a poor
-    capture): the word's
+    letters, letters set apart or crowded, perspective, neighbouring text, occlusion, low
+    resolution, a loose crop, a poor capture): the word's
     own ink, moved through the same transforms, lies in its characters' boxes, and each box
     holds its glyph's ink."""
     from pipelines.synth_scene import SceneEffects
@@ -69,9 +69,12 @@ def test_photo_effects_keep_every_box_on_its_own_glyph():
         text = synth.random_text(rng, list("abcdefghijkXYZ0123456789"), 2, 9)
         font = synth._load_font(fonts[i % len(fonts)], int(rng.integers(20, 45)))
         loose = rng.uniform(0.15, 0.8, size=4) if i % 3 == 0 else None
-        outline = word_render.Outline(1 + i % 4, 0.2) if i % 4 < 2 else None
+        variant = word_render.WordVariant(
+            extra_margins=loose,
+            outline=word_render.Outline(1 + i % 4, 0.2) if i % 4 < 2 else None,
+            letter_spacing=(-0.15, 0.5, 1.0, None)[i % 4])
         word = word_render.render_word(text, font, rng, stroke_probability=0.3, max_stretch=0.3,
-                                       effects=everything, extra_margins=loose, outline=outline)
+                                       effects=everything, variant=variant)
         if i % 2:  # and half of them captured poorly: faded, saved small
             word = word_render.poor_capture(word, rng)
             assert word.image.height <= 32
@@ -166,6 +169,30 @@ def test_photo_style_outlines_some_words_without_changing_the_others(monkeypatch
     for rec, plain in changed:
         assert (rec.width, rec.height, rec.text) == (plain.width, plain.height, plain.text)
         np.testing.assert_array_equal(rec.char_boxes, plain.char_boxes)
+
+
+def test_letter_spacing_moves_each_letter_by_the_given_share_of_the_font_size():
+    """Without warps (clean), the gap between neighbouring letters' boxes is the advance
+    plus the spacing: two spacings differ by exactly their difference x the font size."""
+    font = synth._load_font(default_fonts()[0], 30)
+    starts = {}
+    for spacing in (-0.15, 0.0, 0.8):
+        word = word_render.render_word("Hotel42", font, np.random.default_rng(5), clean=True,
+                                       variant=word_render.WordVariant(letter_spacing=spacing))
+        starts[spacing] = np.diff(word.quads[:, 0])
+    np.testing.assert_allclose(starts[0.8] - starts[0.0], 0.8 * 30, atol=1e-3)
+    np.testing.assert_allclose(starts[-0.15] - starts[0.0], -0.15 * 30, atol=1e-3)
+
+
+def test_photo_style_spaces_some_words_letters_without_changing_the_others(monkeypatch):
+    """About a fifth of photo-style words have their letters set apart or crowded: their
+    boxes move; the effect draws from its own stream, so every other word stays as it was."""
+    changed = _changed_by("letter_spacing", monkeypatch, n=120)
+    assert 0.1 < len(changed) / 120 < 0.35
+    for rec, plain in changed:
+        assert rec.text == plain.text
+        if len(rec.char_boxes) > 1:
+            assert not np.allclose(rec.char_boxes, plain.char_boxes)
 
 
 def test_photo_style_draws_photographs_from_the_installed_files():
