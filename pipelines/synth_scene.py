@@ -1,6 +1,7 @@
 """What makes a synthetic word look photographed: natural-image and procedural backgrounds, a
 text colour chosen against the background under the word, shadows and borders, curved
-baselines, outlined and spaced-out lettering, perspective, neighbouring text, occlusion and low resolution.
+baselines, outlined and spaced-out lettering, perspective, neighbouring text, occlusion and
+low resolution.
 
 The photographs are those scikit-image (a dependency) ships in its package: the same files
 on every machine, never fetched at run time. TensorFlow-free: synth's workers import it.
