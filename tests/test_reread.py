@@ -94,7 +94,7 @@ def test_the_reader_reads_twice_and_keeps_the_better_reading(shipped):
     twice = Recognizer(shipped.model, shipped.lookup,
                        dataclasses.replace(shipped.decode_config, reread_margin=0.4))
     words = ["open", "bank", "of", "india", "exit", "hotel", "sale", "taxi"]
-    images = tf.constant(np.stack([_word_image(w, 1.5) for w in words]))
+    images = tf.constant(np.stack([_word_image(w, 2.5) for w in words]))
     first, both = once.read_images(images), twice.read_images(images)
     assert (both["confidence"].numpy() >= first["confidence"].numpy()).all()
     read_once = sum(t.decode() == w for t, w in zip(first["text"].numpy(), words))
