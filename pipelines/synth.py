@@ -247,7 +247,14 @@ def _variant(seed: int, index: int, effects: SceneEffects, font_size: int) -> Wo
     letter_spacing = None
     if spacing.random() < effects.letter_spacing:
         letter_spacing = float(spacing.uniform(*effects.letter_spacing_range))
-    return WordVariant(extra_margins, outline, letter_spacing)
+    look = np.random.default_rng([seed, index, 5])
+    dot_pitch = relief = None
+    draw = look.random()
+    if outline is None and draw < effects.dot_matrix:
+        dot_pitch = max(3, round(font_size * look.uniform(*effects.dot_pitch)))
+    elif outline is None and draw < effects.dot_matrix + effects.relief:
+        relief = max(1, round(font_size * look.uniform(*effects.relief_depth)))
+    return WordVariant(extra_margins, outline, letter_spacing, dot_pitch, relief)
 
 
 def render_sample(index: int) -> WordRecord:

@@ -1,7 +1,7 @@
 """What makes a synthetic word look photographed: natural-image and procedural backgrounds, a
 text colour chosen against the background under the word, shadows and borders, curved
-baselines, outlined and spaced-out lettering, perspective, neighbouring text, occlusion and
-low resolution.
+baselines, outlined, dotted, embossed and spaced-out lettering, perspective, neighbouring
+text, occlusion and low resolution.
 
 The photographs are those scikit-image (a dependency) ships in its package: the same files
 on every machine, never fetched at run time. TensorFlow-free: synth's workers import it.
@@ -60,13 +60,21 @@ class SceneEffects:
     # space between letters drawn from letter_spacing_range x the font size instead.
     letter_spacing: float = 0.0
     letter_spacing_range: tuple[float, float] = (-0.15, 1.0)
+    # Letters of words not outlined drawn as LED and dot-matrix displays show them, through
+    # a grid of dots dot_pitch x the font size apart; or pressed into the surface (stamped
+    # metal, engraved stone), drawn only by lit and shaded edges relief_depth x it wide.
+    dot_matrix: float = 0.0
+    dot_pitch: tuple[float, float] = (0.08, 0.16)
+    relief: float = 0.0
+    relief_depth: tuple[float, float] = (0.03, 0.07)
 
 
 PLAIN = SceneEffects()
 PHOTO = SceneEffects(photo_background=0.35, texture_background=0.3, shadow=0.15, border=0.1,
                      curve=0.2, perspective=0.4, neighbours=0.35, occlusion=0.1,
                      low_resolution=0.25, min_jpeg_quality=35, poor_capture=0.25,
-                     loose_crop=0.3, outline=0.12, letter_spacing=0.2)
+                     loose_crop=0.3, outline=0.12, letter_spacing=0.2, dot_matrix=0.06,
+                     relief=0.06)
 STYLES = {"plain": PLAIN, "photo": PHOTO}
 
 

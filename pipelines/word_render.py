@@ -45,19 +45,52 @@ class Outline:
     inside: float
 
 
-def lettering(ink: Image.Image, outline: Outline | None) -> tuple[np.ndarray, np.ndarray]:
+def dot_screen(shape: tuple[int, int], pitch: int) -> np.ndarray:
+    """[h, w] in {0, 1}: round dots 0.84 x `pitch` across on a square grid of `pitch` pixels,
+    through which a dot-matrix or LED display shows its letters."""
+    centre = (pitch - 1) / 2
+    rows = np.arange(shape[0])[:, None] % pitch - centre
+    cols = np.arange(shape[1])[None, :] % pitch - centre
+    return (rows ** 2 + cols ** 2 <= (0.42 * pitch) ** 2).astype(np.float32)
+
+
+def lettering(ink: Image.Image, outline: Outline | None, dot_pitch: int | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
     """([h, w] where the letters are, [h, w] the text colour's opacity), both in [0, 1]: the
     glyph mask twice, or for an outline the mask grown by half the ring and the ring over
-    the tinted inside."""
+    the tinted inside; with `dot_pitch` the opacity only on a grid of dots."""
     mask = np.asarray(ink, np.float32) / 255.0
-    if outline is None:
-        return mask, mask
-    grow, shrink = (outline.width + 1) // 2, outline.width // 2
-    outer = np.asarray(ink.filter(ImageFilter.MaxFilter(2 * grow + 1)), np.float32) / 255.0
-    inner = (np.asarray(ink.filter(ImageFilter.MinFilter(2 * shrink + 1)), np.float32) / 255.0
-             if shrink else mask)
-    ring = np.clip(outer - inner, 0.0, 1.0)
-    return outer, np.maximum(ring, inner * outline.inside)
+    extent, opacity = mask, mask
+    if outline is not None:
+        grow, shrink = (outline.width + 1) // 2, outline.width // 2
+        extent = np.asarray(ink.filter(ImageFilter.MaxFilter(2 * grow + 1)), np.float32) / 255.0
+        inner = (np.asarray(ink.filter(ImageFilter.MinFilter(2 * shrink + 1)), np.float32)
+                 / 255.0 if shrink else mask)
+        opacity = np.maximum(np.clip(extent - inner, 0.0, 1.0), inner * outline.inside)
+    if dot_pitch is not None:
+        opacity = opacity * dot_screen(mask.shape, dot_pitch)
+    return extent, opacity
+
+
+def _shifted(mask: np.ndarray, d: int) -> np.ndarray:
+    """`mask` moved d pixels right and down (left and up for d < 0), zeros shifted in."""
+    out = np.zeros_like(mask)
+    if d >= 0:
+        out[d:, d:] = mask[:mask.shape[0] - d, :mask.shape[1] - d]
+    else:
+        out[:d, :d] = mask[-d:, -d:]
+    return out
+
+
+def relief(base: np.ndarray, letters: np.ndarray, depth: int) -> np.ndarray:
+    """The letters pressed into the surface `base` ([h, w, 3]): a shade darker than it, lit
+    on the edges that face down and right, shaded on those that face up and left, each
+    `depth` pixels wide; nothing but the surface's own colour draws them."""
+    lit = np.clip(letters - _shifted(letters, -depth), 0.0, 1.0)[..., None]
+    shade = np.clip(letters - _shifted(letters, depth), 0.0, 1.0)[..., None]
+    image = base * (1 - 0.15 * letters[..., None])
+    image = image * (1 - shade) + image * 0.35 * shade
+    return image * (1 - lit) + np.minimum(image * 1.6 + 60, 255) * lit
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +101,8 @@ class WordVariant:
     extra_margins: np.ndarray | None = None  # [4] left, top, right, bottom, x the font size
     outline: Outline | None = None
     letter_spacing: float | None = None  # x the font size, in place of the drawn spacing
+    dot_pitch: int | None = None  # letters shown through a grid of dots this many pixels apart
+    relief: int | None = None  # letters pressed into the surface, edges this many pixels wide
 
 
 @dataclasses.dataclass
@@ -88,8 +123,9 @@ def render_word(text: str, font: ImageFont.FreeTypeFont, rng: np.random.Generato
 
     `variant.extra_margins` widens the crop beyond its usual margins (a loose crop); the
     canvas grows to hold them. `variant.outline` draws the letters (and any text beside
-    them) as contours; the ink mask stays the glyphs. `variant.letter_spacing` sets the
-    letters apart or crowds them."""
+    them) as contours, `variant.dot_pitch` as dots, `variant.relief` pressed into the
+    background; the ink mask stays the glyphs. `variant.letter_spacing` sets the letters
+    apart or crowds them."""
     if clean:
         effects = PLAIN
     chance = (lambda p: rng.random() < p) if not clean else (lambda p: False)
@@ -129,7 +165,7 @@ def render_word(text: str, font: ImageFont.FreeTypeFont, rng: np.random.Generato
                          spacing + float(rng.uniform(0.2, 0.4)) * size) \
         if chance(effects.neighbours) else None
 
-    image, fill = _paint(rng, ink, others, effects, chance, size, variant.outline)
+    image, fill = _paint(rng, ink, others, effects, chance, size, variant)
     layers = [image, ink] + ([others] if others is not None else [])
     if max_stretch > 0 and not clean:
         factor = float(np.exp(rng.uniform(-1, 1) * np.log1p(max_stretch)))
@@ -197,7 +233,7 @@ def _neighbours(font: ImageFont.FreeTypeFont, rng: np.random.Generator, size: tu
 
 
 def _paint(rng: np.random.Generator, ink: Image.Image, others: Image.Image | None,
-           effects: SceneEffects, chance, size: int, outline: Outline | None = None
+           effects: SceneEffects, chance, size: int, variant: WordVariant = WordVariant()
            ) -> tuple[Image.Image, tuple[int, ...]]:
     """The background with the text composited over it (shadow and border first), and the
     background's mean colour, which fills what transforms uncover."""
@@ -211,7 +247,7 @@ def _paint(rng: np.random.Generator, ink: Image.Image, others: Image.Image | Non
         colour = tuple(int(v) for v in rng.integers(0, 256, size=3))
         base = np.asarray(_background(rng, (width, height), colour), np.float32)
     base = np.clip(base, 0, 255)
-    mask, opacity = lettering(ink, outline)
+    mask, opacity = lettering(ink, variant.outline, variant.dot_pitch)
     under = float((base @ LUMA)[mask > 0.5].mean()) if (mask > 0.5).any() \
         else float((base @ LUMA).mean())
     text_colour = np.asarray(contrasting_colour(rng, under), np.float32)
@@ -232,8 +268,12 @@ def _paint(rng: np.random.Generator, ink: Image.Image, others: Image.Image | Non
                            np.float32) / 255.0
         image = over(image, grown,
                      np.asarray(contrasting_colour(rng, float(text_colour @ LUMA)), np.float32))
-    alpha = opacity if others is None else np.maximum(opacity, lettering(others, outline)[1])
-    image = over(image, alpha, text_colour)
+    if others is not None:
+        others_extent, others_opacity = lettering(others, variant.outline, variant.dot_pitch)
+        mask, opacity = np.maximum(mask, others_extent), np.maximum(opacity, others_opacity)
+    image = over(image, opacity, text_colour)
+    if variant.relief is not None:  # the colours drawn above are drawn the same, then unused
+        image = relief(base, mask, variant.relief)
     fill = tuple(int(v) for v in np.clip(base.reshape(-1, 3).mean(0), 0, 255))
     return Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)), fill
 

@@ -53,9 +53,9 @@ def test_boxes_cover_the_ink_of_each_character(clean):
 
 
 def test_photo_effects_keep_every_box_on_its_own_glyph():
-    """Every effect at once (photo or texture backgrounds, shadow, border, curve, outlined
-    letters, letters set apart or crowded, perspective, neighbouring text, occlusion, low
-    resolution, a loose crop, a poor capture): the word's
+    """Every effect at once (photo or texture backgrounds, shadow, border, curve, outlined,
+    dotted or embossed letters, letters set apart or crowded, perspective, neighbouring text,
+    occlusion, low resolution, a loose crop, a poor capture): the word's
     own ink, moved through the same transforms, lies in its characters' boxes, and each box
     holds its glyph's ink."""
     from pipelines.synth_scene import SceneEffects
@@ -72,7 +72,8 @@ def test_photo_effects_keep_every_box_on_its_own_glyph():
         variant = word_render.WordVariant(
             extra_margins=loose,
             outline=word_render.Outline(1 + i % 4, 0.2) if i % 4 < 2 else None,
-            letter_spacing=(-0.15, 0.5, 1.0, None)[i % 4])
+            letter_spacing=(-0.15, 0.5, 1.0, None)[i % 4],
+            dot_pitch=3 + i % 3 if i % 4 == 2 else None, relief=1 + i % 3 if i % 4 == 3 else None)
         word = word_render.render_word(text, font, rng, stroke_probability=0.3, max_stretch=0.3,
                                        effects=everything, variant=variant)
         if i % 2:  # and half of them captured poorly: faded, saved small
@@ -158,6 +159,46 @@ def test_outlined_letters_are_a_ring_on_the_glyph_edge_over_a_tinted_inside(widt
     solid_extent, solid = word_render.lettering(ink, None)
     np.testing.assert_array_equal(solid, glyph)
     np.testing.assert_array_equal(solid_extent, glyph)
+
+
+def test_dotted_letters_show_the_glyph_through_a_grid_of_round_dots():
+    glyph = np.zeros((24, 30), np.float32)
+    glyph[4:20, 3:27] = 1.0
+    ink = Image.fromarray((glyph * 255).astype(np.uint8))
+    extent, opacity = word_render.lettering(ink, None, dot_pitch=4)
+    rows, cols = np.mgrid[:24, :30]
+    dots = ((rows % 4 - 1.5) ** 2 + (cols % 4 - 1.5) ** 2 <= (0.42 * 4) ** 2)
+    np.testing.assert_array_equal(extent, glyph)
+    np.testing.assert_array_equal(opacity, glyph * dots)
+    assert 0.45 < opacity[glyph > 0].mean() < 0.8  # a dot per cell: part of the glyph is lit
+
+
+def test_embossed_letters_are_drawn_by_lit_and_shaded_edges_of_the_surface():
+    """Against a flat grey surface: the letter's inside a shade darker, its edges facing down
+    and right lit, those facing up and left shaded, the surface elsewhere untouched."""
+    base = np.full((20, 20, 3), 100.0, np.float32)
+    letters = np.zeros((20, 20), np.float32)
+    letters[5:15, 5:15] = 1.0
+    image = word_render.relief(base, letters, depth=2)
+    np.testing.assert_allclose(image[10, 10], 85.0)  # inside: 15% darker
+    np.testing.assert_allclose(image[2, 2], 100.0)  # outside
+    np.testing.assert_allclose(image[17, 17], 100.0)
+    np.testing.assert_allclose(image[14, 10], 85.0 * 1.6 + 60)  # bottom edge: lit
+    np.testing.assert_allclose(image[10, 13], 85.0 * 1.6 + 60)  # right edge: lit
+    np.testing.assert_allclose(image[5, 10], 85.0 * 0.35)  # top edge: shaded
+    np.testing.assert_allclose(image[10, 6], 85.0 * 0.35)  # left edge: shaded
+
+
+@pytest.mark.parametrize("effect", ["dot_matrix", "relief"])
+def test_photo_style_dots_or_embosses_a_few_words_without_changing_the_others(monkeypatch,
+                                                                             effect):
+    """About 6% of photo-style words each: only their pixels change (size, boxes and text
+    stay); the effects draw from their own stream, so every other word stays as it was."""
+    changed = _changed_by(effect, monkeypatch, n=160)
+    assert 0.01 < len(changed) / 160 < 0.15
+    for rec, plain in changed:
+        assert (rec.width, rec.height, rec.text) == (plain.width, plain.height, plain.text)
+        np.testing.assert_array_equal(rec.char_boxes, plain.char_boxes)
 
 
 def test_photo_style_outlines_some_words_without_changing_the_others(monkeypatch):
