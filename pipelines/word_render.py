@@ -272,7 +272,7 @@ def _paint(rng: np.random.Generator, ink: Image.Image, others: Image.Image | Non
         others_extent, others_opacity = lettering(others, variant.outline, variant.dot_pitch)
         mask, opacity = np.maximum(mask, others_extent), np.maximum(opacity, others_opacity)
     image = over(image, opacity, text_colour)
-    if variant.relief is not None:  # the colours drawn above are drawn the same, then unused
+    if variant.relief is not None:  # after the colours, drawn anyway to keep the boxes as they were
         image = relief(base, mask, variant.relief)
     fill = tuple(int(v) for v in np.clip(base.reshape(-1, 3).mean(0), 0, 255))
     return Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)), fill
