@@ -19,7 +19,8 @@ from PIL import ImageFont
 from pipelines.fonts import BUILTIN_FONT, default_fonts
 from pipelines.records import WordRecord
 from pipelines.synth_scene import STYLES, SceneEffects, photo_folder, photos
-from pipelines.word_render import Outline, WordVariant, poor_capture, render_word
+from pipelines.camera import poor_capture, shake_and_glare
+from pipelines.word_render import Outline, WordVariant, render_word
 from textscanner.charset import Charset, load_charset
 
 log = logging.getLogger(__name__)
@@ -246,7 +247,9 @@ def _variant(seed: int, index: int, effects: SceneEffects, font_size: int) -> Wo
     spacing = np.random.default_rng([seed, index, 4])
     letter_spacing = None
     if spacing.random() < effects.letter_spacing:
-        letter_spacing = float(spacing.uniform(*effects.letter_spacing_range))
+        low, high = effects.letter_spacing_range
+        crowded = spacing.random() < effects.crowded_share
+        letter_spacing = float(spacing.uniform(low, 0.0) if crowded else spacing.uniform(0.0, high))
     look = np.random.default_rng([seed, index, 5])
     dot_pitch = relief = None
     draw = look.random()
@@ -270,6 +273,9 @@ def render_sample(index: int) -> WordRecord:
     word = render_word(drawn, font, rng, config.clean, config.max_rotation_degrees,
                        config.max_shear, config.blur_probability, config.noise_probability,
                        config.stroke_probability, config.max_stretch, effects, variant)
+    if not config.clean:
+        word = shake_and_glare(word, np.random.default_rng([config.seed, index, 6]), effects,
+                               font.size)
     quality = int(rng.integers(effects.min_jpeg_quality, 96))
     capture_rng = np.random.default_rng([config.seed, index, 1])
     if not config.clean and capture_rng.random() < effects.poor_capture:

@@ -1,7 +1,7 @@
 """What makes a synthetic word look photographed: natural-image and procedural backgrounds, a
 text colour chosen against the background under the word, shadows and borders, curved
 baselines, outlined, dotted, embossed and spaced-out lettering, perspective, neighbouring
-text, occlusion and low resolution.
+text, occlusion, low resolution, and what the camera adds (pipelines/camera.py).
 
 The photographs are those scikit-image (a dependency) ships in its package: the same files
 on every machine, never fetched at run time. TensorFlow-free: synth's workers import it.
@@ -41,7 +41,7 @@ class SceneEffects:
     occlusion: float = 0.0  # a bar or blot over part of the word
     low_resolution: float = 0.0  # downsampled by 1.5-3x, then back up
     min_jpeg_quality: int = 80
-    # A poor capture (word_render.poor_capture): faded, saved small and compressed hard, as
+    # A poor capture (camera.poor_capture): faded, saved small and compressed hard, as
     # phones and web pages keep crops; together these erase strokes that each alone leaves.
     poor_capture: float = 0.0
     poor_capture_jpeg_quality: tuple[int, int] = (15, 50)
@@ -56,10 +56,12 @@ class SceneEffects:
     outline: float = 0.0
     outline_width: tuple[float, float] = (0.04, 0.12)
     outline_inside: tuple[float, float] = (0.0, 0.35)
-    # Letters set apart, as signs track their capitals, or crowded, as logos kern them: the
-    # space between letters drawn from letter_spacing_range x the font size instead.
+    # Letters set apart, as signs track their capitals, or crowded, as logos and condensed
+    # signs kern them: the space between letters drawn from letter_spacing_range x the font
+    # size instead; below zero (crowded) for crowded_share of these words, above it otherwise.
     letter_spacing: float = 0.0
     letter_spacing_range: tuple[float, float] = (-0.15, 1.0)
+    crowded_share: float = 0.4
     # Letters of words not outlined drawn as LED and dot-matrix displays show them, through
     # a grid of dots dot_pitch x the font size apart; or pressed into the surface (stamped
     # metal, engraved stone), drawn only by lit and shaded edges relief_depth x it wide.
@@ -67,6 +69,13 @@ class SceneEffects:
     dot_pitch: tuple[float, float] = (0.08, 0.16)
     relief: float = 0.0
     relief_depth: tuple[float, float] = (0.03, 0.07)
+    # What a handheld camera adds (camera.shake_and_glare): a smear motion_blur_length x the
+    # font size long in any direction, and a patch of reflected light (a glossy sign, a
+    # window) that washes out part of the word by glare_strength at its brightest.
+    motion_blur: float = 0.0
+    motion_blur_length: tuple[float, float] = (0.06, 0.25)
+    glare: float = 0.0
+    glare_strength: tuple[float, float] = (0.4, 0.85)
 
 
 PLAIN = SceneEffects()
@@ -74,7 +83,7 @@ PHOTO = SceneEffects(photo_background=0.35, texture_background=0.3, shadow=0.15,
                      curve=0.2, perspective=0.4, neighbours=0.35, occlusion=0.1,
                      low_resolution=0.25, min_jpeg_quality=35, poor_capture=0.25,
                      loose_crop=0.3, outline=0.12, letter_spacing=0.2, dot_matrix=0.06,
-                     relief=0.06)
+                     relief=0.06, motion_blur=0.08, glare=0.08)
 STYLES = {"plain": PLAIN, "photo": PHOTO}
 
 

@@ -193,25 +193,6 @@ def render_word(text: str, font: ImageFont.FreeTypeFont, rng: np.random.Generato
     return RenderedWord(image, quads.astype(np.float32), np.asarray(ink))
 
 
-def poor_capture(word: RenderedWord, rng: np.random.Generator) -> RenderedWord:
-    """The word as a cheap camera or a web page keeps it: its colours faded towards their
-    mean, and the crop saved 14-32 pixels high (never enlarged), the quads and the ink mask
-    scaled with it. The caller then compresses it hard: JPEG's 8x8 blocks span whole faint
-    strokes at that size, which is how real crops lose characters."""
-    array = np.asarray(word.image, np.float32)
-    mean = array.mean(axis=(0, 1))
-    array = mean + (array - mean) * float(rng.uniform(0.35, 0.85))
-    image = Image.fromarray(np.clip(array.round(), 0, 255).astype(np.uint8))
-    height = min(int(rng.integers(14, 33)), image.height)
-    width = max(1, round(image.width * height / image.height))
-    quads = word.quads.copy()
-    quads[:, 0::2] *= width / image.width
-    quads[:, 1::2] *= height / image.height
-    ink = Image.fromarray(word.ink).resize((width, height), Image.Resampling.BILINEAR)
-    return RenderedWord(image.resize((width, height), Image.Resampling.BILINEAR),
-                        quads.astype(np.float32), np.asarray(ink))
-
-
 def _neighbours(font: ImageFont.FreeTypeFont, rng: np.random.Generator, size: tuple[int, int],
                 start: float, end: float, top: float, gap: float) -> Image.Image:
     """A mask of other text beside the word, a word-gap away on both sides, running off the

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from pipelines import synth, word_render
+from pipelines import camera, synth, word_render
 from pipelines.fonts import (BUILTIN_FONT, BUNDLED_FACES, FONT_PACKAGES, bundled_font_folder,
                              default_fonts, package_fonts)
 
@@ -55,13 +55,14 @@ def test_boxes_cover_the_ink_of_each_character(clean):
 def test_photo_effects_keep_every_box_on_its_own_glyph():
     """Every effect at once (photo or texture backgrounds, shadow, border, curve, outlined,
     dotted or embossed letters, letters set apart or crowded, perspective, neighbouring text,
-    occlusion, low resolution, a loose crop, a poor capture): the word's
+    occlusion, low resolution, a loose crop, motion blur, glare, a poor capture): the word's
     own ink, moved through the same transforms, lies in its characters' boxes, and each box
     holds its glyph's ink."""
     from pipelines.synth_scene import SceneEffects
     everything = SceneEffects(photo_background=0.5, texture_background=0.5, shadow=1.0,
                               border=1.0, curve=1.0, perspective=1.0, neighbours=1.0,
-                              occlusion=1.0, low_resolution=1.0)
+                              occlusion=1.0, low_resolution=1.0, motion_blur=0.5,
+                              glare=0.5)
     fonts = default_fonts()
     inside_fracs, per_char_ink = [], []
     for i in range(24):
@@ -76,8 +77,9 @@ def test_photo_effects_keep_every_box_on_its_own_glyph():
             dot_pitch=3 + i % 3 if i % 4 == 2 else None, relief=1 + i % 3 if i % 4 == 3 else None)
         word = word_render.render_word(text, font, rng, stroke_probability=0.3, max_stretch=0.3,
                                        effects=everything, variant=variant)
+        word = camera.shake_and_glare(word, rng, everything, font.size)
         if i % 2:  # and half of them captured poorly: faded, saved small
-            word = word_render.poor_capture(word, rng)
+            word = camera.poor_capture(word, rng)
             assert word.image.height <= 32
         assert word.image.size == word.ink.shape[::-1] and len(word.quads) == len(text)
         ink = word.ink > 128
@@ -212,6 +214,44 @@ def test_photo_style_outlines_some_words_without_changing_the_others(monkeypatch
         np.testing.assert_array_equal(rec.char_boxes, plain.char_boxes)
 
 
+def test_motion_blur_averages_copies_along_its_direction():
+    """Against numpy: horizontal and vertical smears of three pixels are the mean of each
+    pixel and its two neighbours along the line, the image's edge repeated."""
+    image = np.random.default_rng(0).uniform(0, 255, size=(6, 7, 3)).astype(np.float32)
+    padded = np.pad(image, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    across = (padded[1:-1, :-2] + padded[1:-1, 1:-1] + padded[1:-1, 2:]) / 3
+    down = (padded[:-2, 1:-1] + padded[1:-1, 1:-1] + padded[2:, 1:-1]) / 3
+    np.testing.assert_allclose(camera.motion_blur(image, 3, 0.0), across, rtol=1e-5)
+    np.testing.assert_allclose(camera.motion_blur(image, 3, 90.0), down, rtol=1e-5)
+    diagonal = camera.motion_blur(image, 3, 45.0)
+    np.testing.assert_allclose(diagonal[2, 3], (image[1, 2] + image[2, 3] + image[3, 4]) / 3,
+                               rtol=1e-5)
+    np.testing.assert_allclose(camera.motion_blur(image, 1, 30.0), image)
+
+
+def test_glare_mixes_in_the_light_by_its_strength_falling_off_as_a_gaussian():
+    image = np.full((30, 40, 3), 20.0, np.float32)
+    colour = np.array([250.0, 240.0, 230.0])
+    lit = camera.glare(image, centre=(10.0, 15.0), radii=(5.0, 10.0), strength=0.8,
+                       colour=colour)
+    np.testing.assert_allclose(lit[15, 10], 20 * 0.2 + colour * 0.8, rtol=1e-5)
+    alpha = 0.8 * np.exp(-0.5 * ((15 - 10) / 5.0) ** 2)  # one x-radius to the right
+    np.testing.assert_allclose(lit[15, 15], 20 * (1 - alpha) + colour * alpha, rtol=1e-5)
+    np.testing.assert_allclose(lit[15, 39], 20.0, atol=0.01)  # far away: untouched
+
+
+@pytest.mark.parametrize("effect", ["motion_blur", "glare"])
+def test_photo_style_smears_or_lights_a_few_words_without_changing_the_others(monkeypatch,
+                                                                            effect):
+    """About 8% of photo-style words each: only their pixels change (size, boxes and text
+    stay); the effects draw from their own stream, so every other word stays as it was."""
+    changed = _changed_by(effect, monkeypatch, n=160)
+    assert 0.02 < len(changed) / 160 < 0.18
+    for rec, plain in changed:
+        assert (rec.width, rec.height, rec.text) == (plain.width, plain.height, plain.text)
+        np.testing.assert_array_equal(rec.char_boxes, plain.char_boxes)
+
+
 def test_letter_spacing_moves_each_letter_by_the_given_share_of_the_font_size():
     """Without warps (clean), the gap between neighbouring letters' boxes is the advance
     plus the spacing: two spacings differ by exactly their difference x the font size."""
@@ -226,14 +266,21 @@ def test_letter_spacing_moves_each_letter_by_the_given_share_of_the_font_size():
 
 
 def test_photo_style_spaces_some_words_letters_without_changing_the_others(monkeypatch):
-    """About a fifth of photo-style words have their letters set apart or crowded: their
-    boxes move; the effect draws from its own stream, so every other word stays as it was."""
+    """About a fifth of photo-style words have their letters set apart or (two in five of
+    them) crowded: their boxes move; the effect draws from its own stream, so every other word stays as it was."""
     changed = _changed_by("letter_spacing", monkeypatch, n=120)
     assert 0.1 < len(changed) / 120 < 0.35
     for rec, plain in changed:
         assert rec.text == plain.text
         if len(rec.char_boxes) > 1:
             assert not np.allclose(rec.char_boxes, plain.char_boxes)
+    from pipelines.synth_scene import PHOTO
+    spacings = np.array([v.letter_spacing for v in (synth._variant(3, i, PHOTO, 30)
+                                                   for i in range(2000))
+                         if v.letter_spacing is not None])
+    low, high = PHOTO.letter_spacing_range
+    assert low <= spacings.min() and spacings.max() <= high
+    assert abs(np.mean(spacings < 0) - PHOTO.crowded_share) < 0.08  # crowded, the rest apart
 
 
 def test_photo_style_draws_photographs_from_the_installed_files():
