@@ -178,7 +178,7 @@ flags.DEFINE_bool("sync_batch_norm", False, "Batch-norm statistics over the glob
 flags.DEFINE_float("min_slot_mass", 8.0, "Decoding: a slot ends the word below "
                                          "max(min_slot_mass, relative_slot_mass * largest).",
                    lower_bound=0.0)
-flags.DEFINE_float("relative_slot_mass", 0.2, "Decoding: see --min_slot_mass.",
+flags.DEFINE_float("relative_slot_mass", 0.1, "Decoding: see --min_slot_mass.",
                    lower_bound=0.0, upper_bound=1.0)
 flags.DEFINE_float("min_char_score", 0.3, "Decoding: L_score, the lowest character score read.",
                    lower_bound=0.0, upper_bound=1.0)

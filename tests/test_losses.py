@@ -207,7 +207,7 @@ def _decode_reference(probs, mass, cfg, map_area=32 * 128):
 
 @pytest.mark.parametrize("map_area", [32 * 128, 16 * 64])
 @pytest.mark.parametrize("case", ["normal", "mass_stop", "background_stop", "low_score_stop",
-                                  "relative_mass", "empty"])
+                                  "relative_mass", "thin_last_letter", "empty"])
 def test_decoding_stop_rules(case, map_area):
     cfg = DecodeConfig()
     probs = np.full((5, 4), 0.02, np.float32)
@@ -228,8 +228,11 @@ def test_decoding_stop_rules(case, map_area):
         probs[2] = [0.2, 0.25, 0.29, 0.26]  # best class 2 has 0.29 < L_score = 0.3
         expected_len = 2
     elif case == "relative_mass":
-        mass = np.array([300.0, 400.0, 50.0, 300.0, 1.0], np.float32)  # 50 < 0.2 * 400
+        mass = np.array([300.0, 400.0, 30.0, 300.0, 1.0], np.float32)  # 30 < 0.1 * 400
         expected_len = 2
+    elif case == "thin_last_letter":  # an `l` with 0.15 of the largest mass is still read
+        mass = np.array([50.0, 60.0, 45.0, 9.0, 1.0], np.float32) * shrink
+        expected_len = 4
     elif case == "empty":
         mass[:] = 2.0 * shrink
         expected_len = 0
