@@ -105,6 +105,10 @@ flags.DEFINE_string("init_checkpoint", "auto", "train: the weights a new run sta
                     "(weights only; a run with a checkpoint resumes from it instead): a "
                     "checkpoint file or folder, pretrained:NAME, auto (the shipped model with "
                     "this run's network and charset, if there is one) or none (from scratch).")
+flags.DEFINE_bool("average_with_start", True, "train: when a run that started from other "
+                  "weights (--init_checkpoint) ends, also write the mean of its weights and "
+                  "those to MODEL_DIR/average_with_start, which evaluate, predict and export "
+                  "then read; --noaverage_with_start: they read the run alone.")
 flags.DEFINE_integer("batch_size", 16, "Global batch size (split over replicas).", lower_bound=1)
 flags.DEFINE_integer("train_steps", 50000, "Total training steps (fewer when "
                      "--max_train_minutes binds: the schedule is fitted to what it allows).",

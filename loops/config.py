@@ -57,6 +57,9 @@ class TrainConfig:
     # Weights-only warm start of a run without a checkpoint of its own: a checkpoint,
     # pretrained:NAME, or "auto" (`loops/warm_start.py`). None: from scratch.
     init_checkpoint: str | None = None
+    # When a run that started from other weights finishes its plan, also write the mean of
+    # its weights and those (`loops/start_average.py`), which evaluate, predict and export read.
+    average_with_start: bool = True
     batch_size: int = 32  # global
     train_steps: int = 10000
     max_train_seconds: float = 0.0  # stop early (and save) after this long; 0: no limit

@@ -13,7 +13,7 @@ import time
 
 import tensorflow as tf
 
-from loops import pretrained, strategies, warm_start
+from loops import pretrained, start_average, strategies, warm_start
 from loops.budget import StepBudget
 from loops.checkpoints import AVERAGE, TrainingCheckpoint, restore_weights_only
 from loops.config import TrainConfig
@@ -94,7 +94,11 @@ class Controller:
         if self.checkpoint.restore_latest() is None:
             start = warm_start.choose(cfg.init_checkpoint, runner.model.config, runner.charset)
             if start.source:
-                restore_weights_only(runner.model, pretrained.resolve(start.source))
+                # A finished run's folder starts a new run from what evaluate reads of it.
+                path = pretrained.resolve(start.source)
+                restore_weights_only(runner.model, start_average.current_average(path) or path)
+                if self.chief:
+                    start_average.record_start(cfg.model_dir, start.source)
             self.initialised_from = start.source
             log.info("%s", start.reason)
             return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 
 import tensorflow as tf
@@ -16,6 +17,8 @@ from textscanner.charset import Charset, load_charset
 from textscanner.charset_tf import CharsetLookup
 from textscanner.config import DecodeConfig, ModelConfig
 from textscanner.model import TextScanner
+
+log = logging.getLogger(__name__)
 
 SPEC_FILE = "model_spec.json"
 EXTRA_DIR = "assets.extra"
@@ -55,10 +58,15 @@ def load_spec(model_dir: str) -> tuple[ModelConfig, Charset, DecodeConfig, bool]
 
 def recognizer_from_checkpoint(model_dir: str, checkpoint: str | None = None,
                                decode_config: DecodeConfig | None = None) -> Recognizer:
-    """The newest checkpoint of model_dir (or `checkpoint`) as a Recognizer."""
+    """The newest checkpoint of model_dir (or `checkpoint`) as a Recognizer; for a finished
+    run that started from other weights, their average with it (`loops/start_average.py`)."""
+    from loops.start_average import current_average
     model_config, charset, saved_decode, keep_aspect = load_spec(model_dir)
     model = TextScanner(model_config).build_for_input()
-    restore_weights_only(model, checkpoint or model_dir)
+    average = None if checkpoint else current_average(model_dir)
+    if average:
+        log.info("reading %s: the run averaged with the weights it started from", average)
+    restore_weights_only(model, checkpoint or average or model_dir)
     return Recognizer(model, CharsetLookup(charset), decode_config or saved_decode, keep_aspect)
 
 

@@ -4,7 +4,7 @@ the cadences)."""
 
 from __future__ import annotations
 
-from loops import strategies
+from loops import start_average, strategies
 from loops.config import TrainConfig
 from loops.controller import Controller
 from loops.runner import TrainRunner
@@ -24,4 +24,14 @@ class Trainer:
         return self.controller.chief
 
     def train(self) -> dict:
-        return self.controller.train()
+        """Trains; a run that ended without a stop request and started from other weights
+        then also gets its average with them (`loops/start_average.py`), written by the
+        chief after the distributed work is done."""
+        result = self.controller.train()
+        config = self.config
+        if self.chief and config.average_with_start and "stopped_by" not in result:
+            folder = (start_average.current_average(config.model_dir)
+                      or start_average.write_average(config.model_dir))
+            if folder:
+                result["average_with_start"] = folder
+        return result

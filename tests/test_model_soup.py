@@ -53,3 +53,34 @@ def test_export_averages_through_the_command_line(tmp_path):
     got = recognizer_from_checkpoint(str(tmp_path / "soup")).model.weights
     for value, x, y in zip(got, a, b):
         np.testing.assert_allclose(np.asarray(value.value), (x + y) / 2, rtol=1e-6)
+
+
+def test_a_finished_run_is_read_as_its_average_with_its_start(tmp_path):
+    """`train` records the weights a run started from and, when it ends, writes the mean of
+    its newest checkpoint and them: what evaluate, predict and export then read, until the
+    run has a newer checkpoint."""
+    import tensorflow as tf
+
+    from loops import start_average
+    from loops.checkpoints import ModelWeights
+    start = _model_folder(str(tmp_path / "start"), 0)
+    run_dir = str(tmp_path / "run")
+    trained = _model_folder(run_dir, 1)
+    assert start_average.write_average(run_dir) is None  # a run from scratch: nothing to do
+    start_average.record_start(run_dir, str(tmp_path / "start"))
+    folder = start_average.write_average(run_dir)
+    assert folder == start_average.current_average(run_dir)
+    read = recognizer_from_checkpoint(run_dir).model.weights
+    for value, x, y in zip(read, start, trained):
+        np.testing.assert_allclose(np.asarray(value.value), (x + y) / 2, rtol=1e-6)
+    latest = tf.train.latest_checkpoint(run_dir)
+    alone = recognizer_from_checkpoint(run_dir, checkpoint=latest).model.weights
+    for value, y in zip(alone, trained):
+        np.testing.assert_allclose(np.asarray(value.value), y, rtol=1e-6)
+    # Trained further: a newer checkpoint, which is read as it is until the run ends again.
+    model = recognizer_from_checkpoint(run_dir, checkpoint=latest).model
+    checkpoint = tf.train.Checkpoint(model=model, model_weights=ModelWeights(model))
+    tf.train.CheckpointManager(checkpoint, run_dir, max_to_keep=3).save(checkpoint_number=2)
+    assert start_average.current_average(run_dir) is None
+    for value, y in zip(recognizer_from_checkpoint(run_dir).model.weights, trained):
+        np.testing.assert_allclose(np.asarray(value.value), y, rtol=1e-6)

@@ -120,6 +120,10 @@ def test_a_new_run_starts_from_the_shipped_model_that_fits_it(tmp_path, synth_da
     shipped_name = "pretrained:small-alnum36"
     final = json.loads(out.stdout.strip().splitlines()[-1])
     assert final["initialised_from"] == shipped_name and final["step"] == 2
+    # and, finished, its average with the shipped model, which the model folder now reads
+    assert final["average_with_start"] == f"{tmp_path}/m/average_with_start"
+    made_from = json.loads(open(f"{tmp_path}/m/average_with_start/made_from.json").read())
+    assert made_from == {"checkpoint": "ckpt-2", "start": shipped_name}
     assert f"initialised weights from {shipped_name}" in out.stderr
     losses = logged_losses(out.stderr)
     assert len(losses) == 2 and all(np.isfinite(losses))

@@ -1,0 +1,83 @@
+"""A finished run's weights averaged with the weights it started from (robust fine-tuning by
+weight interpolation, Wortsman et al. 2022): a run that continues another lies in the same
+basin of the loss, and the mean of the two read as much or more of the words the run trained
+for as the run alone, and kept what the start read of others (BUILD.md, "Averaging with the
+start").
+
+`train` records where a run started (`START_FILE`) and, when the run finishes its plan,
+writes the average as a weights-only model folder, `AVERAGE_DIR`, beside the checkpoints;
+`model_io.recognizer_from_checkpoint` reads it while it was made from the newest checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+import tensorflow as tf
+
+from textscanner import storage
+
+log = logging.getLogger(__name__)
+
+START_FILE = "warm_start.json"  # {"source": what the run's weights were restored from}
+AVERAGE_DIR = "average_with_start"
+MADE_FROM_FILE = "made_from.json"  # {"checkpoint": the run's checkpoint, "start": source}
+
+
+def _read_json(path: str) -> dict | None:
+    if not storage.isfile(path):
+        return None
+    with storage.open_file(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _write_json(path: str, value: dict) -> None:
+    with storage.open_file(path, "w", encoding="utf-8") as f:
+        json.dump(value, f)
+
+
+def record_start(model_dir: str, source: str) -> None:
+    """Remembers the weights a run started from, so that a resumed run still knows them."""
+    _write_json(os.path.join(model_dir, START_FILE), {"source": source})
+
+
+def recorded_start(model_dir: str) -> str | None:
+    found = _read_json(os.path.join(model_dir, START_FILE))
+    return found["source"] if found else None
+
+
+def current_average(model_dir: str) -> str | None:
+    """model_dir's average with its start, if it was made from model_dir's newest checkpoint
+    (a run trained further has a newer one: then the run itself is read)."""
+    made_from = _read_json(os.path.join(model_dir, AVERAGE_DIR, MADE_FROM_FILE))
+    latest = tf.train.latest_checkpoint(model_dir)
+    if made_from is None or latest is None:
+        return None
+    if made_from["checkpoint"] != os.path.basename(latest):
+        return None
+    return os.path.join(model_dir, AVERAGE_DIR)
+
+
+def write_average(model_dir: str) -> str | None:
+    """Writes the mean of model_dir's newest checkpoint and the weights the run started from
+    (batch-norm statistics included) to model_dir/AVERAGE_DIR; None for a run that started
+    from scratch."""
+    from loops import pretrained
+    from loops.model_io import export_weights, recognizer_from_checkpoint
+    from loops.model_soup import average_weights
+    source = recorded_start(model_dir)
+    latest = tf.train.latest_checkpoint(model_dir)
+    if source is None or latest is None:
+        return None
+    recognizer = recognizer_from_checkpoint(model_dir, checkpoint=latest)
+    average_weights(recognizer, [pretrained.resolve(source)])
+    folder = os.path.join(model_dir, AVERAGE_DIR)
+    export_weights(recognizer, folder)
+    _write_json(os.path.join(folder, MADE_FROM_FILE),
+                {"checkpoint": os.path.basename(latest), "start": source})
+    log.info("wrote %s: the mean of %s and %s, the weights the run started from (what "
+             "evaluate, predict and export read; --noaverage_with_start: the run alone)",
+             folder, os.path.basename(latest), source)
+    return folder
