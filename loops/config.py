@@ -57,8 +57,9 @@ class TrainConfig:
     # Weights-only warm start of a run without a checkpoint of its own: a checkpoint,
     # pretrained:NAME, or "auto" (`loops/warm_start.py`). None: from scratch.
     init_checkpoint: str | None = None
-    # When a run that started from other weights finishes its plan, also write the mean of
-    # its weights and those (`loops/start_average.py`), which evaluate, predict and export read.
+    # When a run that started from other weights ends (not stopped by a signal or a peer),
+    # also write the mean of its weights and those (`loops/start_average.py`), which
+    # evaluate, predict and export read.
     average_with_start: bool = True
     batch_size: int = 32  # global
     train_steps: int = 10000

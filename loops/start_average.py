@@ -4,8 +4,8 @@ basin of the loss, and the mean of the two read as much or more of the words the
 for as the run alone, and kept what the start read of others (BUILD.md, "Averaging with the
 start").
 
-`train` records where a run started (`START_FILE`) and, when the run finishes its plan,
-writes the average as a weights-only model folder, `AVERAGE_DIR`, beside the checkpoints;
+`train` records where a run started (`START_FILE`) and, when the run ends without a stop
+request, writes the average as a weights-only model folder, `AVERAGE_DIR`, beside the checkpoints;
 `model_io.recognizer_from_checkpoint` reads it while it was made from the newest checkpoint.
 """
 
