@@ -77,8 +77,7 @@ def poor_capture(word: RenderedWord, rng: np.random.Generator) -> RenderedWord:
     strokes at that size, which is how real crops lose characters."""
     array = np.asarray(word.image, np.float32)
     mean = array.mean(axis=(0, 1))
-    array = mean + (array - mean) * float(rng.uniform(0.35, 0.85))
-    image = Image.fromarray(np.clip(array.round(), 0, 255).astype(np.uint8))
+    image = _to_image(mean + (array - mean) * float(rng.uniform(0.35, 0.85)))
     height = min(int(rng.integers(14, 33)), image.height)
     width = max(1, round(image.width * height / image.height))
     quads = word.quads.copy()
