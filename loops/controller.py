@@ -98,7 +98,7 @@ class Controller:
                 path = pretrained.resolve(start.source)
                 restore_weights_only(runner.model, start_average.current_average(path) or path)
                 if self.chief:
-                    start_average.record_start(cfg.model_dir, start.source)
+                    start_average.record_start(cfg.model_dir, start.source, runner.model)
             self.initialised_from = start.source
             log.info("%s", start.reason)
             return 0

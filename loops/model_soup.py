@@ -16,23 +16,27 @@ def average_weights(recognizer: Recognizer, model_dirs: Sequence[str]) -> None:
     """Sets every floating-point weight of `recognizer` (batch-norm statistics included) to
     the element-wise mean of its own and those of the models in `model_dirs`. Raises
     ValueError, naming the folder, for a model of another network or charset."""
+    average_with(recognizer, [recognizer_from_checkpoint(folder) for folder in model_dirs],
+                 names=model_dirs)
+
+
+def average_with(recognizer: Recognizer, others: Sequence[Recognizer],
+                 names: Sequence[str] | None = None) -> None:
+    """`average_weights` with the other models already read; `names` name them in errors."""
     own_charset = recognizer.lookup.charset
-    others = []
-    for folder in model_dirs:
-        other = recognizer_from_checkpoint(folder)
+    for other, name in zip(others, names or [f"model {i}" for i in range(len(others))]):
         if other.model.config != recognizer.model.config:
-            raise ValueError(f"{folder} holds another network: {other.model.config} against "
+            raise ValueError(f"{name} holds another network: {other.model.config} against "
                              f"{recognizer.model.config}")
         charset = other.lookup.charset
         if not charset.reads_like(own_charset):
-            raise ValueError(f"{folder} reads another charset ({charset.name}) than "
+            raise ValueError(f"{name} reads another charset ({charset.name}) than "
                              f"{own_charset.name}")
-        others.append(other.model)
     count = 1 + len(others)
     for k, variable in enumerate(recognizer.model.weights):
         if "float" not in str(variable.dtype):
             continue
         total = variable.value
         for other in others:
-            total = total + other.weights[k].value
+            total = total + other.model.weights[k].value
         variable.assign(total / count)

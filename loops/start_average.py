@@ -11,6 +11,7 @@ request, writes the average as a weights-only model folder, `AVERAGE_DIR`, besid
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -21,7 +22,8 @@ from textscanner import storage
 
 log = logging.getLogger(__name__)
 
-START_FILE = "warm_start.json"  # {"source": what the run's weights were restored from}
+# {"source": what the run's weights were restored from, "digest": those weights' digest}
+START_FILE = "warm_start.json"
 AVERAGE_DIR = "average_with_start"
 MADE_FROM_FILE = "made_from.json"  # {"checkpoint": the run's checkpoint, "start": source}
 
@@ -38,14 +40,26 @@ def _write_json(path: str, value: dict) -> None:
         json.dump(value, f)
 
 
-def record_start(model_dir: str, source: str) -> None:
-    """Remembers the weights a run started from, so that a resumed run still knows them."""
-    _write_json(os.path.join(model_dir, START_FILE), {"source": source})
+def weights_digest(model: tf.keras.Model) -> str:
+    """A digest of the model's floating-point weights (batch-norm statistics included), in
+    their order: the same weights give the same digest whatever file they came from."""
+    digest = hashlib.sha256()
+    for variable in model.weights:
+        if "float" in str(variable.dtype):
+            digest.update(variable.numpy().tobytes())
+    return digest.hexdigest()
 
 
-def recorded_start(model_dir: str) -> str | None:
-    found = _read_json(os.path.join(model_dir, START_FILE))
-    return found["source"] if found else None
+def record_start(model_dir: str, source: str, model: tf.keras.Model) -> None:
+    """Remembers the weights a run started from (`model`'s, just restored from `source`), so
+    that a resumed run still knows them and can tell when `source` has changed since."""
+    _write_json(os.path.join(model_dir, START_FILE),
+                {"source": source, "digest": weights_digest(model)})
+
+
+def recorded_start(model_dir: str) -> dict | None:
+    """What `record_start` wrote ({"source", "digest"}; older runs: no digest), or None."""
+    return _read_json(os.path.join(model_dir, START_FILE))
 
 
 def current_average(model_dir: str) -> str | None:
@@ -66,13 +80,22 @@ def write_average(model_dir: str) -> str | None:
     from scratch."""
     from loops import pretrained
     from loops.model_io import export_weights, recognizer_from_checkpoint
-    from loops.model_soup import average_weights
-    source = recorded_start(model_dir)
+    from loops.model_soup import average_with
+    start = recorded_start(model_dir)
     latest = tf.train.latest_checkpoint(model_dir)
-    if source is None or latest is None:
+    if start is None or latest is None:
+        return None
+    source = start["source"]
+    start_model = recognizer_from_checkpoint(pretrained.resolve(source))
+    if start.get("digest") not in (None, weights_digest(start_model.model)):
+        # Averaging with other weights than the run started from (a shipped model updated,
+        # a start folder trained further while this run was stopped) would mix two basins.
+        log.warning("not averaging %s with its start: %s holds other weights than the run "
+                    "started from (changed since); the folder is read as the run alone",
+                    model_dir, source)
         return None
     recognizer = recognizer_from_checkpoint(model_dir, checkpoint=latest)
-    average_weights(recognizer, [pretrained.resolve(source)])
+    average_with(recognizer, [start_model], names=[source])
     folder = os.path.join(model_dir, AVERAGE_DIR)
     export_weights(recognizer, folder)
     _write_json(os.path.join(folder, MADE_FROM_FILE),

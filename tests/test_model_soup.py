@@ -1,5 +1,7 @@
 """`export --average_with`: the element-wise mean of models of one network and charset."""
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -67,7 +69,8 @@ def test_a_finished_run_is_read_as_its_average_with_its_start(tmp_path):
     run_dir = str(tmp_path / "run")
     trained = _model_folder(run_dir, 1)
     assert start_average.write_average(run_dir) is None  # a run from scratch: nothing to do
-    start_average.record_start(run_dir, str(tmp_path / "start"))
+    start_model = recognizer_from_checkpoint(str(tmp_path / "start")).model
+    start_average.record_start(run_dir, str(tmp_path / "start"), start_model)
     folder = start_average.write_average(run_dir)
     assert folder == start_average.current_average(run_dir)
     read = recognizer_from_checkpoint(run_dir).model.weights
@@ -81,6 +84,26 @@ def test_a_finished_run_is_read_as_its_average_with_its_start(tmp_path):
     model = recognizer_from_checkpoint(run_dir, checkpoint=latest).model
     checkpoint = tf.train.Checkpoint(model=model, model_weights=ModelWeights(model))
     tf.train.CheckpointManager(checkpoint, run_dir, max_to_keep=3).save(checkpoint_number=2)
+    assert start_average.current_average(run_dir) is None
+    for value, y in zip(recognizer_from_checkpoint(run_dir).model.weights, trained):
+        np.testing.assert_allclose(np.asarray(value.value), y, rtol=1e-6)
+
+
+def test_a_start_that_changed_since_is_not_averaged_with(tmp_path):
+    """The start's folder holds other weights when the run ends (a shipped model updated, a
+    start trained further): no average is written and the run is read as it is. The same
+    weights written again are still the start."""
+    from loops import start_average
+    _model_folder(str(tmp_path / "start"), 0)
+    run_dir = str(tmp_path / "run")
+    trained = _model_folder(run_dir, 1)
+    start_model = recognizer_from_checkpoint(str(tmp_path / "start")).model
+    start_average.record_start(run_dir, str(tmp_path / "start"), start_model)
+    _model_folder(str(tmp_path / "start"), 0)  # rewritten, same weights
+    assert start_average.write_average(run_dir) is not None
+    _model_folder(str(tmp_path / "start"), 2)  # other weights under the same name
+    shutil.rmtree(tmp_path / "run" / start_average.AVERAGE_DIR)
+    assert start_average.write_average(run_dir) is None
     assert start_average.current_average(run_dir) is None
     for value, y in zip(recognizer_from_checkpoint(run_dir).model.weights, trained):
         np.testing.assert_allclose(np.asarray(value.value), y, rtol=1e-6)
