@@ -248,7 +248,8 @@ def test_letter_spacing_moves_each_letter_by_the_given_share_of_the_font_size():
 
 def test_photo_style_spaces_some_words_letters_without_changing_the_others(monkeypatch):
     """About a fifth of photo-style words have their letters set apart or (two in five of
-    them) crowded: their boxes move; the effect draws from its own stream, so every other word stays as it was."""
+    them) crowded: their boxes move; the effect draws from its own stream, so every other
+    word stays as it was."""
     changed = _changed_by("letter_spacing", monkeypatch, n=120)
     assert 0.1 < len(changed) / 120 < 0.35
     for rec, plain in changed:
