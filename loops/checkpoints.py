@@ -13,6 +13,7 @@ replaced all of them.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 
@@ -135,3 +136,12 @@ def restore_weights_only(model, path: str) -> str:
         restore_verified(tf.train.Checkpoint(**{AVERAGE: average}), path,
                          model.trainable_variables, partial=True)
     return path
+
+
+def weights_digest(model: tf.keras.Model) -> str:
+    """A short digest of the model's weights (batch-norm statistics included): every worker
+    of a run holds them alike, and the same weights read from any file give the same one."""
+    digest = hashlib.sha256()
+    for variable in model.weights:
+        digest.update(variable.numpy().tobytes())
+    return digest.hexdigest()[:16]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import logging
 import signal
 import time
@@ -15,7 +14,7 @@ import tensorflow as tf
 
 from loops import pretrained, start_average, strategies, warm_start
 from loops.budget import StepBudget
-from loops.checkpoints import AVERAGE, TrainingCheckpoint, restore_weights_only
+from loops.checkpoints import AVERAGE, TrainingCheckpoint, restore_weights_only, weights_digest
 from loops.config import TrainConfig
 from loops.evaluation import evaluate_dataset, format_samples, format_table
 from loops.model_io import save_spec
@@ -289,15 +288,6 @@ class Controller:
             is_training=False, keep_aspect=cfg.keep_aspect, deterministic=True),
             self.runner.charset)
         return next(iter(pipeline()))
-
-
-def weights_digest(model: tf.keras.Model) -> str:
-    """A short digest of the model's weights (batch-norm statistics included), which every
-    worker of a run holds alike."""
-    digest = hashlib.sha256()
-    for variable in model.weights:
-        digest.update(variable.numpy().tobytes())
-    return digest.hexdigest()[:16]
 
 
 def _crossed(result: LoopResult, every: int) -> bool:

@@ -11,13 +11,13 @@ request, writes the average as a weights-only model folder, `AVERAGE_DIR`, besid
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 
 import tensorflow as tf
 
+from loops.checkpoints import weights_digest
 from textscanner import storage
 
 log = logging.getLogger(__name__)
@@ -38,16 +38,6 @@ def _read_json(path: str) -> dict | None:
 def _write_json(path: str, value: dict) -> None:
     with storage.open_file(path, "w", encoding="utf-8") as f:
         json.dump(value, f)
-
-
-def weights_digest(model: tf.keras.Model) -> str:
-    """A digest of the model's floating-point weights (batch-norm statistics included), in
-    their order: the same weights give the same digest whatever file they came from."""
-    digest = hashlib.sha256()
-    for variable in model.weights:
-        if "float" in str(variable.dtype):
-            digest.update(variable.numpy().tobytes())
-    return digest.hexdigest()
 
 
 def record_start(model_dir: str, source: str, model: tf.keras.Model) -> None:
