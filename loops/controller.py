@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import os
 import signal
 import time
 
@@ -17,7 +18,7 @@ from loops.budget import StepBudget
 from loops.checkpoints import AVERAGE, TrainingCheckpoint, restore_weights_only, weights_digest
 from loops.config import TrainConfig
 from loops.evaluation import evaluate_dataset, format_samples, format_table
-from loops.model_io import save_spec
+from loops.model_io import float32_models, recognizer_from_checkpoint, save_spec
 from loops.options import precision_name
 from loops.recognizer import Recognizer
 from loops.runner import LOGGED, TrainRunner
@@ -182,13 +183,27 @@ class Controller:
             return {}
         average = self.runner.average
         with average.applied() if average else contextlib.nullcontext():
-            result = evaluate_dataset(self.recognizer, self.config.eval_data,
-                                      self.runner.charset, max_batches=self.config.eval_batches,
-                                      keep_aspect=self.config.keep_aspect)
+            return self._score(self.recognizer, "eval", step)
+
+    def evaluate_folder(self, folder: str, step: int) -> dict:
+        """Scores the eval set with a model folder's weights (the run's average with its
+        start); its scalars go under the folder's name in the eval summaries."""
+        if not self.chief:
+            return {}
+        name = os.path.basename(os.path.normpath(folder))
+        with float32_models():
+            recognizer = recognizer_from_checkpoint(folder)
+        return self._score(recognizer, name, step)
+
+    def _score(self, recognizer: Recognizer, name: str, step: int) -> dict:
+        result = evaluate_dataset(recognizer, self.config.eval_data, self.runner.charset,
+                                  max_batches=self.config.eval_batches,
+                                  keep_aspect=self.config.keep_aspect)
         metrics = result.to_json()
-        log.info("evaluation at step %d:\n%s\n%s", step, format_table("eval", metrics),
+        log.info("evaluation (%s) at step %d:\n%s\n%s", name, step, format_table(name, metrics),
                  format_samples(result.samples))
-        self.summaries.scalars("eval", {k: v for k, v in metrics.items()
+        prefix = "" if name == "eval" else f"{name}/"
+        self.summaries.scalars("eval", {prefix + k: v for k, v in metrics.items()
                                         if isinstance(v, float)}, step)
         return metrics
 

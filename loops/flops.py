@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-import keras
 import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import \
     convert_variables_to_constants_v2
 
+from loops.model_io import float32_models
 from textscanner.config import ModelConfig
 from textscanner.model import TextScanner
 
@@ -31,12 +31,8 @@ def function_flops(fn: Callable[[tf.Tensor], object], spec: tf.TensorSpec) -> in
 def forward_flops(config: ModelConfig) -> int:
     """Floating-point operations of one image's forward pass (inference mode), counted on a
     float32 copy of the model built here."""
-    policy = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("float32")
-    try:
+    with float32_models():
         model = TextScanner(config).build_for_input()
-    finally:
-        keras.mixed_precision.set_global_policy(policy)
     spec = tf.TensorSpec([1, config.input_height, config.input_width, 3], tf.float32)
     return function_flops(lambda x: model(x, training=False), spec)
 

@@ -3,11 +3,13 @@ the checkpoints; loading a recognizer from it; exporting and loading SavedModels
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import os
 
+import keras
 import tensorflow as tf
 
 from loops.checkpoints import restore_weights_only, save_weights_only
@@ -54,6 +56,19 @@ def load_spec(model_dir: str) -> tuple[ModelConfig, Charset, DecodeConfig, bool]
     charset = Charset(charset.chars, case_fold=spec["case_fold"], name=spec["charset_name"])
     return (ModelConfig(**model), charset, DecodeConfig(**spec["decode"]),
             bool(spec["keep_aspect"]))
+
+
+@contextlib.contextmanager
+def float32_models():
+    """Models built inside compute in float32, as evaluate, predict and export read a model
+    folder (its weights are float32), whatever the process's mixed-precision policy; the
+    policy is restored after."""
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
 
 
 def recognizer_from_checkpoint(model_dir: str, checkpoint: str | None = None,

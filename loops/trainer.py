@@ -26,7 +26,7 @@ class Trainer:
     def train(self) -> dict:
         """Trains; a run that ended without a stop request and started from other weights
         then also gets its average with them (`loops/start_average.py`), written by the
-        chief after the distributed work is done."""
+        chief after the distributed work is done, and scored on eval_data beside the run."""
         result = self.controller.train()
         config = self.config
         if self.chief and config.average_with_start and "stopped_by" not in result:
@@ -34,4 +34,7 @@ class Trainer:
                       or start_average.write_average(config.model_dir))
             if folder:
                 result["average_with_start"] = folder
+                if config.eval_data:  # what evaluate --model_dir will read of the run
+                    result["eval_average_with_start"] = self.controller.evaluate_folder(
+                        folder, result["step"])
         return result

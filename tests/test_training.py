@@ -116,7 +116,8 @@ def test_a_new_run_starts_from_the_shipped_model_that_fits_it(tmp_path, synth_da
     out = run_main("train", f"--train_data={synth_data}", f"--model_dir={tmp_path}/m",
                    "--train_steps=2", "--steps_per_loop=1", "--batch_size=2",
                    "--learning_rate=1e-9", "--warmup_steps=0", "--noaugment",
-                   "--mixed_precision=bfloat16", "--image_summary_every=0")
+                   "--mixed_precision=bfloat16", "--image_summary_every=0",
+                   f"--eval_data={synth_data}", "--eval_batches=2")
     shipped_name = "pretrained:small-alnum36"
     final = json.loads(out.stdout.strip().splitlines()[-1])
     assert final["initialised_from"] == shipped_name and final["step"] == 2
@@ -124,6 +125,17 @@ def test_a_new_run_starts_from_the_shipped_model_that_fits_it(tmp_path, synth_da
     assert final["average_with_start"] == f"{tmp_path}/m/average_with_start"
     made_from = json.loads(open(f"{tmp_path}/m/average_with_start/made_from.json").read())
     assert made_from == {"checkpoint": "ckpt-2", "start": shipped_name}
+    # scored at the end as evaluate --model_dir reads the folder
+    from loops.evaluation import evaluate_dataset
+    from loops.model_io import recognizer_from_checkpoint
+    from textscanner.charset import load_charset
+    scored = final["eval_average_with_start"]
+    read = evaluate_dataset(recognizer_from_checkpoint(str(tmp_path / "m")), synth_data,
+                            load_charset("alnum36"), max_batches=2).to_json()
+    assert scored["num_samples"] == read["num_samples"] > 0
+    for key in ("word_accuracy", "one_minus_ned", "char_precision", "char_recall"):
+        assert scored[key] == pytest.approx(read[key], abs=1e-6), key
+    assert "evaluation (average_with_start) at step 2" in out.stderr
     assert f"initialised weights from {shipped_name}" in out.stderr
     losses = logged_losses(out.stderr)
     assert len(losses) == 2 and all(np.isfinite(losses))
