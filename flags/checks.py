@@ -15,6 +15,7 @@ import sys
 from absl import flags
 
 from loops import pretrained
+from pipelines.source_shares import SHARE_RULES, names_a_share_rule
 from pipelines.tfrecord_files import NotATFRecordFile, expand_patterns
 from textscanner import storage
 from textscanner.charset import NAMED_CHARSETS, load_charset
@@ -157,7 +158,13 @@ def check_record_globs(value: str) -> None:
 
 
 def check_source_weights(values: list[str]) -> None:
-    weights = _numbers(values, float, "numbers")
+    if names_a_share_rule(values):
+        return
+    try:
+        weights = [float(v) for v in values]
+    except ValueError:
+        raise flags.ValidationError(f"takes one of {', '.join(SHARE_RULES)} or comma-separated "
+                                    f"numbers, got {','.join(values)!r}") from None
     if any(not w > 0 for w in weights):
         raise flags.ValidationError(f"weights must be > 0, got {','.join(values)}")
 
@@ -165,7 +172,7 @@ def check_source_weights(values: list[str]) -> None:
 def check_one_weight_per_glob(values: dict) -> bool:
     weights, globs = values["train_data_weights"], values["train_data"]
     count = len([p for p in (globs or "").split(",") if p])
-    if weights and len(weights) != count:
+    if weights and not names_a_share_rule(weights) and len(weights) != count:
         raise flags.ValidationError(f"--train_data_weights has {len(weights)} weight(s) for "
                                     f"{count} --train_data glob(s)")
     return True

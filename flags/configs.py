@@ -5,6 +5,7 @@ from __future__ import annotations
 from absl import app, flags
 
 from pipelines.convert import ConvertConfig
+from pipelines.source_shares import names_a_share_rule
 from pipelines.synth import SynthConfig
 
 FLAGS = flags.FLAGS
@@ -102,6 +103,13 @@ def _init_checkpoint(value: str | None) -> str | None:
     return None if value in (None, "", pretrained.NONE) else value
 
 
+def _source_weights(values: list[str]) -> dict:
+    """--train_data_weights as TrainConfig takes it: a share rule, or one weight per glob."""
+    if names_a_share_rule(values):
+        return {"train_data_shares": values[0]}
+    return {"train_data_weights": tuple(float(w) for w in values)}
+
+
 def train_config(model_dir: str | None = None, train_data: str | None = None):
     from loops.config import ClusterConfig, OptimizerConfig, RuntimeConfig, TrainConfig
     from loops.strategies import machine_precision
@@ -111,7 +119,7 @@ def train_config(model_dir: str | None = None, train_data: str | None = None):
         raise app.UsageError("train needs --model_dir and --train_data")
     return TrainConfig(
         model_dir=model_dir, train_data=train_data,
-        train_data_weights=tuple(float(w) for w in FLAGS.train_data_weights),
+        **_source_weights(FLAGS.train_data_weights),
         eval_data=FLAGS.eval_data,
         charset=FLAGS.charset, model=model_config(),
         init_checkpoint=_init_checkpoint(FLAGS.init_checkpoint),

@@ -65,9 +65,10 @@ flags.DEFINE_bool("keep_aspect", False, "Resize keeping the aspect ratio and pad
 
 # Training.
 flags.DEFINE_string("train_data", None, "train: TFRecord glob(s), comma-separated.")
-flags.DEFINE_list("train_data_weights", [], "train: one weight per --train_data glob: records "
-                  "are drawn from each glob's files at these rates, e.g. 0.8,0.2 (empty: in "
-                  "proportion to the square root of each glob's record count).")
+flags.DEFINE_list("train_data_weights", ["equal"], "train: how records are drawn from the "
+                  "--train_data globs: one weight per glob (the rates, e.g. 0.8,0.2) or a rule: "
+                  "equal (each glob the same share, whatever its size), sqrt (in proportion to "
+                  "the square root of its records) or records (in proportion to its records).")
 flags.DEFINE_string("eval_data", None, "train: held-out TFRecords evaluated during training.")
 flags.DEFINE_string("model_dir", None, "Checkpoints, summaries and the model spec; train "
                                        "resumes from it. evaluate/predict/export also take "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from pipelines.augment import AugmentConfig
+from pipelines.source_shares import DEFAULT_SHARE_RULE
 from textscanner.config import DecodeConfig, LossConfig, ModelConfig
 
 
@@ -48,8 +49,9 @@ class TrainConfig:
     model_dir: str
     train_data: str
     # One weight per comma-separated glob of train_data (records drawn at these rates);
-    # empty: several globs at rates proportional to the square roots of their record counts.
+    # empty: several globs at the shares of train_data_shares (`pipelines/source_shares.py`).
     train_data_weights: tuple[float, ...] = ()
+    train_data_shares: str = DEFAULT_SHARE_RULE
     eval_data: str | None = None
     charset: str = "alnum36"
     # The network; its num_classes is left at 0 and set from the charset.

@@ -90,6 +90,7 @@ class TrainRunner:
         self.pipeline = InputPipeline(InputConfig.for_model(
             self.model.config, self.config.train_data,
             source_weights=self.config.train_data_weights,
+            share_rule=self.config.train_data_shares,
             global_batch_size=self.config.batch_size, is_training=True,
             augment=self.config.augment, keep_aspect=self.config.keep_aspect,
             unread_symbols=self.config.unread_symbols,

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 
 import tensorflow as tf
 
 from pipelines.augment import AugmentConfig
 from pipelines.parser import Parser, ParserConfig
 from pipelines.record_decoder import SKIP_REASONS, RecordDecoder
+from pipelines.source_shares import DEFAULT_SHARE_RULE, source_shares
 from pipelines.tfrecord_files import expand_patterns
 from textscanner.charset import Charset
 from textscanner.config import INPUT_HEIGHT, INPUT_WIDTH, NUM_SLOTS, ModelConfig
@@ -45,9 +45,10 @@ _without_autograph = tf.autograph.experimental.do_not_convert
 class InputConfig:
     file_pattern: str  # comma-separated globs
     # Training: one weight per glob of `file_pattern`; records are drawn from the globs'
-    # files at these rates. Empty, with several globs: at rates proportional to the square
-    # root of each glob's record count (`default_source_weights`).
+    # files at these rates. Empty, with several globs: at the shares of `share_rule`
+    # (`pipelines/source_shares.py`: equal, sqrt or records).
     source_weights: tuple[float, ...] = ()
+    share_rule: str = DEFAULT_SHARE_RULE
     global_batch_size: int = 32
     is_training: bool = True
     augment: AugmentConfig | None = None  # None: no augmentation
@@ -101,18 +102,10 @@ def estimated_record_count(files: list[str], sample: int = 256) -> float:
     return sum(sizes) / (sum(lengths) / len(lengths) + TFRECORD_FRAMING)
 
 
-def default_source_weights(record_counts: list[float]) -> tuple[float, ...]:
-    """Shares proportional to the square root of each source's records (sampling at a
-    temperature of 2): equal sources stay equal, and a few thousand real crops beside
-    100,000 synthetic words are drawn about an eighth of the time instead of 2%."""
-    roots = [math.sqrt(n) for n in record_counts]
-    return tuple(r / sum(roots) for r in roots)
-
-
 def _weighted_sources(config: InputConfig) -> tuple[list[list[str]], tuple[float, ...]]:
     """The files of each glob and their shares, when records are drawn per glob: weights
     given (checked: one per glob, records in every glob), or several globs in training
-    (the default shares; globs without records dropped). Else no sources."""
+    (the shares of the config's rule; globs without records dropped). Else no sources."""
     globs = [p for p in config.file_pattern.split(",") if p]
     if config.source_weights and len(config.source_weights) != len(globs):
         raise ValueError(f"{len(config.source_weights)} source weights for {len(globs)} "
@@ -123,10 +116,12 @@ def _weighted_sources(config: InputConfig) -> tuple[list[list[str]], tuple[float
     if not config.source_weights:
         counts = [estimated_record_count(files) for files in sources]
         kept = [(g, files, n) for g, files, n in zip(globs, sources, counts) if n > 0]
-        weights = default_source_weights([n for _, _, n in kept])
-        log.info("drawing training records from %s at %s, in proportion to the square "
-                 "roots of their record counts (about %s; --train_data_weights sets others)",
-                 ", ".join(g for g, _, _ in kept), ", ".join(f"{w:.3f}" for w in weights),
+        if not kept:  # nothing to share; reading the files reports that they hold no records
+            return [], ()
+        weights = source_shares([n for _, _, n in kept], config.share_rule)
+        log.info("drawing training records from %s at %s (shares: %s; about %s records; "
+                 "--train_data_weights sets others)", ", ".join(g for g, _, _ in kept),
+                 ", ".join(f"{w:.3f}" for w in weights), config.share_rule,
                  ", ".join(f"{n:,.0f}" for _, _, n in kept))
         return [files for _, files, _ in kept], weights
     for glob, files in zip(globs, sources):

@@ -143,7 +143,10 @@ def _report_folder(tmp_path):
     (["train", "--model_dir=m"], "--train_data", "needs"),
     (["train", "--init_checkpoint=pretrained:nope"], "--init_checkpoint",
      "no pretrained model 'nope'; shipped: pretrained:"),
-    (["train", "--train_data_weights=1,x"], "--train_data_weights", "comma-separated numbers"),
+    (["train", "--train_data_weights=1,x"], "--train_data_weights",
+     "equal, sqrt, records or comma-separated numbers"),
+    (["train", "--train_data_weights=sqrt,equal"], "--train_data_weights",
+     "equal, sqrt, records or comma-separated numbers"),
     (["train", "--train_data_weights=0.5,0"], "--train_data_weights", "must be > 0"),
     (["export", "--average_with=/no/such/model"], "--average_with", "is not a model folder"),
     (["convert", "--input=/", "--output=/tmp/x", "--pseudo_boxes_from=/no/such/model"],
@@ -170,6 +173,30 @@ def test_one_weight_per_training_glob(tmp_path):
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
     assert "--train_data_weights has 2 weight(s) for 3 --train_data glob(s)" in out.stderr
     assert "tensorflow imported: False" in out.stdout
+
+
+@pytest.mark.parametrize("flag, weights, rule", [
+    ([], (), "equal"),
+    (["--train_data_weights=sqrt"], (), "sqrt"),
+    (["--train_data_weights=records"], (), "records"),
+    (["--train_data_weights=1,3"], (1.0, 3.0), "equal"),
+])
+def test_train_data_weights_reach_the_train_config(tmp_path, flag, weights, rule):
+    """--train_data_weights is a share rule (equal by default) or one weight per glob."""
+    from absl import flags as absl_flags
+
+    import flags.definitions  # noqa: F401  (defines the flags)
+    from flags import configs
+    for name in "ab":
+        (tmp_path / f"{name}.tfrecord").write_bytes(b"")  # an empty shard is a valid file
+    globs = ",".join(str(tmp_path / f"{name}*") for name in "ab")
+    FLAGS = absl_flags.FLAGS
+    FLAGS(["main.py", f"--train_data={globs}", *flag])
+    try:
+        config = configs.train_config(str(tmp_path / "m"))
+    finally:
+        FLAGS.unparse_flags()
+    assert (config.train_data_weights, config.train_data_shares) == (weights, rule)
 
 
 def test_a_glob_that_matches_a_report_names_it(tmp_path):

@@ -331,9 +331,10 @@ def test_record_status_names_the_first_reason_that_applies():
 
 
 def test_source_weights_set_the_share_of_each_glob(tmp_path):
-    """200 words in one glob and 20 in another: by default the small one gives the square
-    root's share, sqrt(20) / (sqrt(200) + sqrt(20)) = 0.24 of the training records (in
-    proportion it would be 0.09); weighted 1:1, about half; weights and globs must pair."""
+    """200 words in one glob and 20 in another: by default (equal shares) the small one gives
+    about half of the training records; by the square roots sqrt(20) / (sqrt(200) + sqrt(20))
+    = 0.24, in proportion 20 / 220 = 0.09; weights given set the rates; weights and globs
+    must pair."""
     write_records(str(tmp_path / "big"), [block_word("big", seed=i) for i in range(200)], 4)
     write_records(str(tmp_path / "small"), [block_word("sm", seed=i) for i in range(20)], 1)
     pattern = f"{tmp_path / 'big-*'},{tmp_path / 'small-*'}"
@@ -344,7 +345,9 @@ def test_source_weights_set_the_share_of_each_glob(tmp_path):
         texts = [t for b in pipe().take(20) for t in b["text"].numpy()]
         return texts.count(b"sm") / len(texts)
 
-    assert 0.17 < small_share() < 0.31
+    assert 0.4 < small_share() < 0.6
+    assert 0.17 < small_share(share_rule="sqrt") < 0.31
+    assert 0.04 < small_share(share_rule="records") < 0.15
     assert 0.4 < small_share(source_weights=(1.0, 1.0)) < 0.6
     assert small_share(source_weights=(1.0, 3.0)) > 0.65
     with pytest.raises(ValueError, match="2 source weights for 1 glob"):
@@ -354,14 +357,14 @@ def test_source_weights_set_the_share_of_each_glob(tmp_path):
         _pipeline(f"{tmp_path / 'big-*'},{tmp_path / 'empty-*'}", source_weights=(1.0, 1.0))
     # Unweighted, a glob without records is left out rather than stalling the draws.
     pipe = _pipeline(f"{tmp_path / 'big-*'},{tmp_path / 'empty-*'},{tmp_path / 'small-*'}",
-                     is_training=True)
+                     is_training=True, share_rule="sqrt")
     assert len(pipe.sources) == 2 and pipe.source_weights[0] > pipe.source_weights[1]
 
 
 def test_record_counts_are_estimated_from_file_sizes(tmp_path):
     """Words of 1-12 characters in shards of different sizes: the estimate from a sample's
     mean record size is within a tenth of the true count; no records, no count."""
-    from pipelines.dataset import default_source_weights, estimated_record_count
+    from pipelines.dataset import estimated_record_count
     rng = np.random.default_rng(0)
     words = [block_word("abcdefghijkl"[:rng.integers(1, 13)], seed=i) for i in range(300)]
     write_records(str(tmp_path / "w"), words, 3)
@@ -369,5 +372,18 @@ def test_record_counts_are_estimated_from_file_sizes(tmp_path):
     assert abs(estimated_record_count(files) - 300) < 30
     (tmp_path / "e-00000-of-00001.tfrecord").write_bytes(b"")
     assert estimated_record_count([str(tmp_path / "e-00000-of-00001.tfrecord")]) == 0.0
-    np.testing.assert_allclose(default_source_weights([100_000, 2_000, 100_000]),
-                               np.sqrt([1e5, 2e3, 1e5]) / np.sqrt([1e5, 2e3, 1e5]).sum())
+
+
+def test_share_rules_match_numpy():
+    """Each rule's shares against numpy on three sources; unknown rules and empty sources
+    are refused."""
+    from pipelines.source_shares import source_shares
+    counts = np.array([100_000, 2_000, 50_000], dtype=float)
+    np.testing.assert_allclose(source_shares(list(counts), "equal"), [1 / 3] * 3)
+    np.testing.assert_allclose(source_shares(list(counts), "sqrt"),
+                               np.sqrt(counts) / np.sqrt(counts).sum())
+    np.testing.assert_allclose(source_shares(list(counts), "records"), counts / counts.sum())
+    with pytest.raises(ValueError, match="unknown share rule 'cube'"):
+        source_shares(list(counts), "cube")
+    with pytest.raises(ValueError, match="every source needs records"):
+        source_shares([10.0, 0.0], "equal")
