@@ -50,6 +50,7 @@ def write_records(results: Iterable[WordRecord | tuple[str, str, str]], output: 
             if isinstance(result, WordRecord):
                 writer.write(schema.serialize(result))
                 report.relabelled += bool(result.unread)
+                report.without_boxes += result.char_boxes is None
             else:
                 report.add_error(*result)
         report.written = writer.count
@@ -90,6 +91,13 @@ def convert(config: ConvertConfig, boxer: WordOnlyBoxer | None = None) -> Conver
     total = report.written + len(report.errors)
     log.info("%s in %.1f s (%.0f samples/s); report: %s", report.summary(), seconds,
              total / max(seconds, 1e-9), report_path)
+    if boxer is None and report.without_boxes and not config.evaluation_set:
+        # Word-only crops train the class map only (mutual supervision); boxes drawn by a
+        # trained model also train where the characters are (BUILD.md, "Equal shares").
+        log.warning("%d of the %d records have no character boxes and train through mutual "
+                    "supervision only; --pseudo_boxes_from=pretrained:NAME (or a model folder "
+                    "that reads this charset) gives them boxes", report.without_boxes,
+                    report.written)
     return report
 
 

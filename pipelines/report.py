@@ -23,6 +23,8 @@ class ConversionReport:
     # it could not give boxes to.
     pseudo_boxed: int = 0
     left_word_only: int = 0
+    # Records written without character boxes (word-only; after any pseudo-boxing).
+    without_boxes: int = 0
     errors: list[dict] = dataclasses.field(default_factory=list)
     shards: list[str] = dataclasses.field(default_factory=list)
     log_limit: int = 20
@@ -50,6 +52,7 @@ class ConversionReport:
     def to_json(self) -> dict:
         return {"written": self.written, "relabelled": self.relabelled,
                 "pseudo_boxed": self.pseudo_boxed, "left_word_only": self.left_word_only,
+                "without_boxes": self.without_boxes,
                 "skipped": len(self.errors),
                 "skipped_by_reason": self.by_reason, "shards": self.shards,
                 "errors": self.errors}

@@ -32,12 +32,16 @@ def _reasons(report):
             for e in report.errors}
 
 
-def test_tsv_round_trip_keeps_original_bytes(tmp_path, image_dir):
+def test_tsv_round_trip_keeps_original_bytes(tmp_path, image_dir, caplog):
+    """Word-only records are counted, and a training set's conversion says how to box them."""
     write_image(image_dir / "a.png", 40, 16)
     write_image(image_dir / "b.jpg", 50, 20, fmt="JPEG")
     (tmp_path / "labels.tsv").write_text("images/a.png\tHello\nimages/b.jpg\tw0rld\n")
     report, out = _convert("tsv", tmp_path / "labels.tsv", tmp_path)
     assert report.written == 2 and not report.errors
+    assert report.without_boxes == 2
+    assert "2 of the 2 records have no character boxes" in caplog.text
+    assert "--pseudo_boxes_from" in caplog.text
     records = {r.text: r for r in _read_all(out)}
     assert records["Hello"].image == (image_dir / "a.png").read_bytes()
     assert records["w0rld"].image == (image_dir / "b.jpg").read_bytes()
@@ -61,6 +65,7 @@ def test_jsonl_axis_aligned_and_quad_boxes(tmp_path, image_dir):
     records = {r.text: r for r in _read_all(out)}
     np.testing.assert_allclose(records["ab"].char_boxes[0], [1, 2, 10, 2, 10, 18, 1, 18])
     np.testing.assert_allclose(records["c"].char_boxes[0], [2, 3, 12, 4, 11, 15, 1, 14])
+    assert report.without_boxes == 0
 
 
 def test_lmdb_layout_converts(tmp_path):

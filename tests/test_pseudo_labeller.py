@@ -32,6 +32,7 @@ def test_convert_draws_boxes_where_the_characters_are(tmp_path):
         assert "24 given boxes by a model, 0 left word-only" in out.stdout
         report = json.loads((tmp_path / f"c{workers}.report.json").read_text())
         assert report["written"] == 24 and report["pseudo_boxed"] == 24
+        assert report["without_boxes"] == 0 and "no character boxes" not in out.stderr
         assert [e["source"].rsplit(":", 1)[1] for e in report["errors"]] == ["4", "5"]
         shards = sorted(glob.glob(f"{tmp_path}/c{workers}-*"))
         converted[workers] = list(schema.read_records(shards))
