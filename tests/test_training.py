@@ -229,15 +229,22 @@ def test_checkpoint_and_savedmodel_predict_identically(tmp_path, synth_data,
 @pytest.fixture(scope="session")
 def averaged_trainer(tmp_path_factory, synth_data):
     """A Trainer of this process after 6 steps in loops of 4 and 2, its weights averaged with
-    decay 0.5; the tests only read it."""
+    decay 0.5, drawing from two globs by the square roots' rule; the tests only read it."""
     from loops.config import TrainConfig
     from loops.trainer import Trainer
     trainer = Trainer(TrainConfig(model_dir=str(tmp_path_factory.mktemp("averaged")),
-                                  train_data=synth_data, batch_size=4, model=SMALL_MODEL,
+                                  train_data=f"{synth_data},{synth_data}",
+                                  train_data_shares="sqrt", batch_size=4, model=SMALL_MODEL,
                                   train_steps=6, steps_per_loop=4, augment=None,
                                   ema_decay=0.5))
     trainer.train()
     return trainer
+
+
+def test_the_input_draws_from_each_glob_by_the_configured_rule(averaged_trainer):
+    pipeline = averaged_trainer.runner.pipeline
+    assert pipeline.config.share_rule == "sqrt"
+    assert len(pipeline.sources) == 2 and pipeline.source_weights == pytest.approx((0.5, 0.5))
 
 
 def test_train_loop_is_traced_once(averaged_trainer):
