@@ -67,7 +67,7 @@ def current_average(model_dir: str) -> str | None:
 def write_average(model_dir: str) -> str | None:
     """Writes the mean of model_dir's newest checkpoint and the weights the run started from
     (batch-norm statistics included) to model_dir/AVERAGE_DIR; None for a run that started
-    from scratch."""
+    from scratch, or whose start now holds other weights than those it started from."""
     from loops import pretrained
     from loops.model_io import export_weights, recognizer_from_checkpoint
     from loops.model_soup import average_with
