@@ -5,7 +5,8 @@ most is where the characters are. Given a label, a trained model's class map can
 where each of the label's characters lies: the characters are aligned left to right to the
 map's columns (Viterbi over the states gap, c1, gap, c2, ..., cn, gap; a gap may be empty,
 a character takes at least one column), and each box spans its character's columns and the
-rows where that character is likely. BUILD.md ("Word-only data, mutual supervision and
+rows where that character is likely, grown about its centre to the size of the boxes the model
+was trained on (the class map marks each box shrunk towards its centre). BUILD.md ("Word-only data, mutual supervision and
 fine-tuning") measures what such boxes buy over word-only crops.
 """
 
@@ -22,6 +23,13 @@ _FLOOR = 1e-6
 # A box's rows: those where its character's mean probability over the box's columns is at
 # least this share of the character's peak row.
 ROW_SHARE = 0.3
+# The class map is trained on each character's box shrunk to half its size (TargetConfig's
+# `shrink`), and the span read from it is a little wider than that (a column is the
+# character's while any row favours it): grown by this factor about its centre, the box is
+# as large as the true box, in the median, on synthetic crops of every style with true boxes
+# (BUILD.md, "Pseudo-boxes of the true size"). Ungrown, boxes are about half the true size,
+# so the maps rendered from them would teach smaller characters than the synthetic words do.
+GROWTH = 1.75
 
 
 def align_characters(char_scores: np.ndarray, gap_scores: np.ndarray) -> list[tuple[int, int]]:
@@ -65,10 +73,12 @@ def align_characters(char_scores: np.ndarray, gap_scores: np.ndarray) -> list[tu
 
 
 def boxes_from_class_map(class_probs: np.ndarray, ids: Sequence[int],
-                         image_height: int, image_width: int) -> np.ndarray:
+                         image_height: int, image_width: int,
+                         growth: float = GROWTH) -> np.ndarray:
     """Quadrilaterals [n, 4, 2] (x, y; clockwise from the top left) in the pixels of an
     `image_height` x `image_width` image, one per class id of `ids`, from a model's class
-    probabilities [h, w, C] for that image (resized as for reading)."""
+    probabilities [h, w, C] for that image (resized as for reading). Each box is the span
+    read from the map grown `growth` times about its centre, clipped to the image."""
     h, w, _ = class_probs.shape
     probs = np.maximum(class_probs, _FLOOR)
     char_scores = np.log(probs[:, :, list(ids)].max(axis=0))  # [w, n]: the likeliest row
@@ -78,7 +88,14 @@ def boxes_from_class_map(class_probs: np.ndarray, ids: Sequence[int],
     for (start, end), class_id in zip(align_characters(char_scores, gap_scores), ids):
         profile = class_probs[:, start:end, class_id].mean(axis=1)  # [h]
         rows = np.flatnonzero(profile >= ROW_SHARE * profile.max())
-        top, bottom = rows[0], rows[-1] + 1
-        quads.append([[start * sx, top * sy], [end * sx, top * sy],
-                      [end * sx, bottom * sy], [start * sx, bottom * sy]])
+        left, right = _grown(start, end, growth, w)
+        top, bottom = _grown(rows[0], rows[-1] + 1, growth, h)
+        quads.append([[left * sx, top * sy], [right * sx, top * sy],
+                      [right * sx, bottom * sy], [left * sx, bottom * sy]])
     return np.asarray(quads, dtype=np.float32).reshape(len(ids), 4, 2)
+
+
+def _grown(low: float, high: float, growth: float, limit: int) -> tuple[float, float]:
+    """The interval [low, high) grown `growth` times about its centre, clipped to [0, limit]."""
+    centre, half = (low + high) / 2, growth * (high - low) / 2
+    return max(0.0, centre - half), min(float(limit), centre + half)

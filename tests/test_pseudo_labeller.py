@@ -40,16 +40,24 @@ def test_convert_draws_boxes_where_the_characters_are(tmp_path):
     serial, parallel = converted[1], converted[2]
     for a, b in zip(serial, parallel):
         np.testing.assert_array_equal(a.char_boxes, b.char_boxes)
-    # Each drawn box's centre lies within the true box of its character (a pixel of slack).
+    # Each drawn box's centre lies within the true box of its character (a pixel of slack),
+    # and the drawn boxes are as large as the true ones: the maps rendered from them then
+    # teach characters of the size the synthetic words teach.
     inside = total = 0
+    size_ratios = []
     for record, want in zip(serial, truth):
         assert record.text == want.text and record.char_boxes.shape == (len(want.text), 8)
-        centres = record.char_boxes.reshape(-1, 4, 2).mean(axis=1)
+        drawn = record.char_boxes.reshape(-1, 4, 2)
+        centres = drawn.mean(axis=1)
         true = want.char_boxes.reshape(-1, 4, 2)
         low, high = true.min(axis=1) - 1, true.max(axis=1) + 1
         inside += int(np.all((centres >= low) & (centres <= high), axis=1).sum())
         total += len(centres)
+        size_ratios.append(np.ptp(drawn, axis=1) / np.ptp(true, axis=1))  # [n, (w, h)]
     assert inside >= 0.9 * total, f"{inside} of {total} centres in their characters' boxes"
+    width_ratio, height_ratio = np.median(np.concatenate(size_ratios), axis=0)
+    assert 0.8 <= width_ratio <= 1.25 and 0.8 <= height_ratio <= 1.25, (
+        f"drawn boxes are {width_ratio:.2f} x the true width, {height_ratio:.2f} x the height")
 
 
 def test_records_with_boxes_pass_through_without_piling_up():
