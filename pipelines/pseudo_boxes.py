@@ -5,9 +5,10 @@ most is where the characters are. Given a label, a trained model's class map can
 where each of the label's characters lies: the characters are aligned left to right to the
 map's columns (Viterbi over the states gap, c1, gap, c2, ..., cn, gap; a gap may be empty,
 a character takes at least one column), and each box spans its character's columns and the
-rows where that character is likely, grown about its centre to the size of the boxes the model
-was trained on (the class map marks each box shrunk towards its centre). BUILD.md ("Word-only data, mutual supervision and
-fine-tuning") measures what such boxes buy over word-only crops.
+rows where that character is likely, grown about its centre to the size of the boxes the
+model was trained on (the class map marks each box shrunk towards its centre). BUILD.md
+("Word-only data, mutual supervision and fine-tuning") measures what such boxes buy over
+word-only crops.
 """
 
 from __future__ import annotations
