@@ -114,7 +114,8 @@ def _recognizer():
     if not storage.isdir(model_dir):
         raise app.UsageError(f"--model_dir={FLAGS.model_dir} is not a folder")
     decode = configs.decode_config() if _decode_flags_given() else None
-    return recognizer_from_checkpoint(model_dir, FLAGS.checkpoint, decode)
+    return recognizer_from_checkpoint(model_dir, FLAGS.checkpoint, decode,
+                                      average_with_start=FLAGS.average_with_start)
 
 
 def _decode_flags_given() -> bool:

@@ -109,7 +109,8 @@ flags.DEFINE_string("init_checkpoint", "auto", "train: the weights a new run sta
 flags.DEFINE_bool("average_with_start", True, "train: when a run that started from other "
                   "weights (--init_checkpoint) ends, also write the mean of its weights and "
                   "those to MODEL_DIR/average_with_start, which evaluate, predict and export "
-                  "then read; --noaverage_with_start: they read the run alone.")
+                  "then read (--noaverage_with_start: not written). evaluate, predict, export: "
+                  "--noaverage_with_start reads such a run alone, its newest checkpoint.")
 flags.DEFINE_integer("batch_size", 16, "Global batch size (split over replicas).", lower_bound=1)
 flags.DEFINE_integer("train_steps", 50000, "Total training steps (fewer when "
                      "--max_train_minutes binds: the schedule is fitted to what it allows).",

@@ -72,13 +72,18 @@ def float32_models():
 
 
 def recognizer_from_checkpoint(model_dir: str, checkpoint: str | None = None,
-                               decode_config: DecodeConfig | None = None) -> Recognizer:
+                               decode_config: DecodeConfig | None = None,
+                               average_with_start: bool = True) -> Recognizer:
     """The newest checkpoint of model_dir (or `checkpoint`) as a Recognizer; for a finished
-    run that started from other weights, their average with it (`loops/start_average.py`)."""
+    run that started from other weights, their average with it (`loops/start_average.py`),
+    unless `average_with_start` is False."""
     from loops.start_average import current_average
     model_config, charset, saved_decode, keep_aspect = load_spec(model_dir)
     model = TextScanner(model_config).build_for_input()
-    average = None if checkpoint else current_average(model_dir)
+    average = current_average(model_dir) if not checkpoint else None
+    if average and not average_with_start:
+        log.info("reading %s alone, not its average with its start (%s)", model_dir, average)
+        average = None
     if average:
         log.info("reading %s: the run averaged with the weights it started from", average)
     restore_weights_only(model, checkpoint or average or model_dir)

@@ -89,6 +89,26 @@ def test_a_finished_run_is_read_as_its_average_with_its_start(tmp_path):
         np.testing.assert_allclose(np.asarray(value.value), y, rtol=1e-6)
 
 
+def test_the_commands_read_a_run_alone_with_noaverage_with_start(tmp_path):
+    """evaluate, predict and export read a finished run's average with its start; given
+    --noaverage_with_start, they read the run's newest checkpoint (here through export)."""
+    from loops import start_average
+    start = _model_folder(str(tmp_path / "start"), 0)
+    run_dir = str(tmp_path / "run")
+    trained = _model_folder(run_dir, 1)
+    start_model = recognizer_from_checkpoint(str(tmp_path / "start")).model
+    start_average.record_start(run_dir, str(tmp_path / "start"), start_model)
+    assert start_average.write_average(run_dir)
+    for flags, want in [([], [(x + y) / 2 for x, y in zip(start, trained)]),
+                        (["--noaverage_with_start"], trained)]:
+        out_dir = f"{tmp_path}/out{len(flags)}"
+        run_main("export", f"--model_dir={run_dir}", f"--export_dir={out_dir}", "--weights_only",
+                 *flags)
+        got = recognizer_from_checkpoint(out_dir).model.weights
+        for value, expected in zip(got, want):
+            np.testing.assert_allclose(np.asarray(value.value), expected, rtol=1e-6)
+
+
 def test_a_start_that_changed_since_is_not_averaged_with(tmp_path):
     """The start's folder holds other weights when the run ends (a shipped model updated, a
     start trained further): no average is written and the run is read as it is. The same
