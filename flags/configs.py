@@ -124,6 +124,7 @@ def train_config(model_dir: str | None = None, train_data: str | None = None):
         charset=FLAGS.charset, model=model_config(),
         init_checkpoint=_init_checkpoint(FLAGS.init_checkpoint),
         average_with_start=FLAGS.average_with_start,
+        start_share=FLAGS.start_share,
         batch_size=FLAGS.batch_size, train_steps=FLAGS.train_steps,
         max_train_seconds=60 * FLAGS.max_train_minutes, steps_per_loop=FLAGS.steps_per_loop,
         checkpoint_every=FLAGS.checkpoint_every, keep_checkpoints=FLAGS.keep_checkpoints,

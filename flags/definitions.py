@@ -3,8 +3,8 @@
 from absl import flags
 
 from flags import checks
-from loops.options import (AUTO_PRECISION, CLUSTER_SOURCES, COLLECTIVES, PRECISIONS,
-                           STRATEGIES)
+from loops.options import (AUTO_PRECISION, CLUSTER_SOURCES, COLLECTIVES, DEFAULT_START_SHARE,
+                           PRECISIONS, STRATEGIES)
 from pipelines.sources import INPUT_FORMATS
 from pipelines.synth_scene import STYLES
 from textscanner.config import (NUM_SLOTS, RECIPE_INPUT_HEIGHT, RECIPE_INPUT_WIDTH, LossConfig,
@@ -107,10 +107,14 @@ flags.DEFINE_string("init_checkpoint", "auto", "train: the weights a new run sta
                     "checkpoint file or folder, pretrained:NAME, auto (the shipped model with "
                     "this run's network and charset, if there is one) or none (from scratch).")
 flags.DEFINE_bool("average_with_start", True, "train: when a run that started from other "
-                  "weights (--init_checkpoint) ends, also write the mean of its weights and "
-                  "those to MODEL_DIR/average_with_start, which evaluate, predict and export "
-                  "then read (--noaverage_with_start: not written). evaluate, predict, export: "
+                  "weights (--init_checkpoint) ends, also write a weighted mean of its weights "
+                  "and those (--start_share) to MODEL_DIR/average_with_start, which evaluate, "
+                  "predict and export then read (--noaverage_with_start: not written). "
+                  "evaluate, predict, export: "
                   "--noaverage_with_start reads such a run alone, its newest checkpoint.")
+flags.DEFINE_float("start_share", DEFAULT_START_SHARE, "train: the start's weight in the "
+                   "mean written to MODEL_DIR/average_with_start (0.5: the plain mean; the "
+                   "run's weight is the rest).", lower_bound=0.0, upper_bound=1.0)
 flags.DEFINE_integer("batch_size", 16, "Global batch size (split over replicas).", lower_bound=1)
 flags.DEFINE_integer("train_steps", 50000, "Total training steps (fewer when "
                      "--max_train_minutes binds: the schedule is fitted to what it allows).",

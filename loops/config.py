@@ -6,6 +6,7 @@ import dataclasses
 
 from pipelines.augment import AugmentConfig
 from pipelines.source_shares import DEFAULT_SHARE_RULE
+from loops.options import DEFAULT_START_SHARE
 from textscanner.config import DecodeConfig, LossConfig, ModelConfig
 
 
@@ -61,8 +62,9 @@ class TrainConfig:
     init_checkpoint: str | None = None
     # When a run that started from other weights ends (not stopped by a signal or a peer),
     # also write the mean of its weights and those (`loops/start_average.py`), which
-    # evaluate, predict and export read.
+    # evaluate, predict and export read; the start's weight in it is `start_share`.
     average_with_start: bool = True
+    start_share: float = DEFAULT_START_SHARE
     batch_size: int = 32  # global
     train_steps: int = 10000
     max_train_seconds: float = 0.0  # stop early (and save) after this long; 0: no limit

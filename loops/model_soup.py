@@ -21,8 +21,11 @@ def average_weights(recognizer: Recognizer, model_dirs: Sequence[str]) -> None:
 
 
 def average_with(recognizer: Recognizer, others: Sequence[Recognizer],
-                 names: Sequence[str] | None = None) -> None:
-    """`average_weights` with the other models already read; `names` name them in errors."""
+                 names: Sequence[str] | None = None,
+                 shares: Sequence[float] | None = None) -> None:
+    """`average_weights` with the other models already read; `names` name them in errors.
+    `shares`: each model's weight in the mean, `recognizer`'s first (default: equal); they
+    must add up to 1."""
     own_charset = recognizer.lookup.charset
     for other, name in zip(others, names or [f"model {i}" for i in range(len(others))]):
         if other.model.config != recognizer.model.config:
@@ -33,10 +36,13 @@ def average_with(recognizer: Recognizer, others: Sequence[Recognizer],
             raise ValueError(f"{name} reads another charset ({charset.name}) than "
                              f"{own_charset.name}")
     count = 1 + len(others)
+    shares = list(shares) if shares is not None else [1.0 / count] * count
+    if len(shares) != count or abs(sum(shares) - 1.0) > 1e-6:
+        raise ValueError(f"shares {shares} need one per model ({count}) adding up to 1")
     for k, variable in enumerate(recognizer.model.weights):
         if "float" not in str(variable.dtype):
             continue
-        total = variable.value
-        for other in others:
-            total = total + other.model.weights[k].value
-        variable.assign(total / count)
+        total = shares[0] * variable.value
+        for share, other in zip(shares[1:], others):
+            total = total + share * other.model.weights[k].value
+        variable.assign(total)

@@ -30,8 +30,8 @@ class Trainer:
         result = self.controller.train()
         config = self.config
         if self.chief and config.average_with_start and "stopped_by" not in result:
-            folder = (start_average.current_average(config.model_dir)
-                      or start_average.write_average(config.model_dir))
+            folder = (start_average.current_average(config.model_dir, config.start_share)
+                      or start_average.write_average(config.model_dir, config.start_share))
             if folder:
                 result["average_with_start"] = folder
                 if config.eval_data:  # what evaluate --model_dir will read of the run

@@ -213,3 +213,20 @@ def test_a_glob_that_matches_a_report_names_it(tmp_path):
     with pytest.raises(NotATFRecordFile, match="d.report.json"):
         InputPipeline(InputConfig(f"{folder}/*"), load_charset("alnum36"))
     InputPipeline(InputConfig(f"{folder}/*.tfrecord"), load_charset("alnum36"))  # empty shard ok
+
+
+@pytest.mark.parametrize("flag, share", [([], 0.25), (["--start_share=0.5"], 0.5)])
+def test_start_share_reaches_the_train_config(tmp_path, flag, share):
+    """--start_share: the start's weight in the average with the start (0.25 by default)."""
+    from absl import flags as absl_flags
+
+    import flags.definitions  # noqa: F401  (defines the flags)
+    from flags import configs
+    (tmp_path / "a.tfrecord").write_bytes(b"")
+    FLAGS = absl_flags.FLAGS
+    FLAGS(["main.py", f"--train_data={tmp_path}/a*", *flag])
+    try:
+        config = configs.train_config(str(tmp_path / "m"))
+    finally:
+        FLAGS.unparse_flags()
+    assert config.start_share == share

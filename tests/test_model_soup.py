@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from loops.model_io import export_weights, recognizer_from_checkpoint
-from loops.model_soup import average_weights
+from loops.model_soup import average_weights, average_with
 from loops.recognizer import Recognizer
 from tests.cli import run_main
 from textscanner.charset import load_charset
@@ -38,6 +38,17 @@ def test_the_average_is_the_mean_of_every_weight(tmp_path):
         np.testing.assert_allclose(value, np.mean(sources, axis=0), rtol=1e-6, err_msg=str(k))
 
 
+def test_a_weighted_average_needs_shares_that_add_up_to_one(tmp_path):
+    a = _model_folder(str(tmp_path / "a"), 0)
+    b = _model_folder(str(tmp_path / "b"), 1)
+    recognizer, other = (recognizer_from_checkpoint(str(tmp_path / n)) for n in "ab")
+    with pytest.raises(ValueError, match="adding up to 1"):
+        average_with(recognizer, [other], shares=[0.5, 0.6])
+    average_with(recognizer, [other], shares=[0.75, 0.25])
+    for value, x, y in zip(recognizer.model.weights, a, b):
+        np.testing.assert_allclose(np.asarray(value.value), 0.75 * x + 0.25 * y, rtol=1e-6)
+
+
 @pytest.mark.parametrize("other", [{"charset": "alnum62"}, {"order_channels": (16, 16, 16)}])
 def test_another_network_or_charset_is_refused_by_name(tmp_path, other):
     _model_folder(str(tmp_path / "a"), 0)
@@ -58,9 +69,10 @@ def test_export_averages_through_the_command_line(tmp_path):
 
 
 def test_a_finished_run_is_read_as_its_average_with_its_start(tmp_path):
-    """`train` records the weights a run started from and, when it ends, writes the mean of
-    its newest checkpoint and them: what evaluate, predict and export then read, until the
-    run has a newer checkpoint."""
+    """`train` records the weights a run started from and, when it ends, writes the weighted
+    mean of its newest checkpoint and them (the start's weight 0.25 by default, or the given
+    share): what evaluate, predict and export then read, until the run has a newer
+    checkpoint."""
     import tensorflow as tf
 
     from loops import start_average
@@ -73,6 +85,12 @@ def test_a_finished_run_is_read_as_its_average_with_its_start(tmp_path):
     start_average.record_start(run_dir, str(tmp_path / "start"), start_model)
     folder = start_average.write_average(run_dir)
     assert folder == start_average.current_average(run_dir)
+    assert folder == start_average.current_average(run_dir, start_share=0.25)
+    assert start_average.current_average(run_dir, start_share=0.5) is None  # another share
+    read = recognizer_from_checkpoint(run_dir).model.weights
+    for value, x, y in zip(read, start, trained):
+        np.testing.assert_allclose(np.asarray(value.value), 0.25 * x + 0.75 * y, rtol=1e-6)
+    assert start_average.write_average(run_dir, start_share=0.5) == folder
     read = recognizer_from_checkpoint(run_dir).model.weights
     for value, x, y in zip(read, start, trained):
         np.testing.assert_allclose(np.asarray(value.value), (x + y) / 2, rtol=1e-6)
@@ -99,7 +117,7 @@ def test_the_commands_read_a_run_alone_with_noaverage_with_start(tmp_path):
     start_model = recognizer_from_checkpoint(str(tmp_path / "start")).model
     start_average.record_start(run_dir, str(tmp_path / "start"), start_model)
     assert start_average.write_average(run_dir)
-    for flags, want in [([], [(x + y) / 2 for x, y in zip(start, trained)]),
+    for flags, want in [([], [0.25 * x + 0.75 * y for x, y in zip(start, trained)]),
                         (["--noaverage_with_start"], trained)]:
         out_dir = f"{tmp_path}/out{len(flags)}"
         run_main("export", f"--model_dir={run_dir}", f"--export_dir={out_dir}", "--weights_only",
