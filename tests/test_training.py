@@ -124,7 +124,7 @@ def test_a_new_run_starts_from_the_shipped_model_that_fits_it(tmp_path, synth_da
     # and, finished, its average with the shipped model, which the model folder now reads
     assert final["average_with_start"] == f"{tmp_path}/m/average_with_start"
     made_from = json.loads(open(f"{tmp_path}/m/average_with_start/made_from.json").read())
-    assert made_from == {"checkpoint": "ckpt-2", "start": shipped_name}
+    assert made_from == {"checkpoint": "ckpt-2", "start": shipped_name, "start_share": 0.25}
     # scored at the end as evaluate --model_dir reads the folder
     from loops.evaluation import evaluate_dataset
     from loops.model_io import recognizer_from_checkpoint
