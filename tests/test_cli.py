@@ -175,14 +175,8 @@ def test_one_weight_per_training_glob(tmp_path):
     assert "tensorflow imported: False" in out.stdout
 
 
-@pytest.mark.parametrize("flag, weights, rule", [
-    ([], (), "equal"),
-    (["--train_data_weights=sqrt"], (), "sqrt"),
-    (["--train_data_weights=records"], (), "records"),
-    (["--train_data_weights=1,3"], (1.0, 3.0), "equal"),
-])
-def test_train_data_weights_reach_the_train_config(tmp_path, flag, weights, rule):
-    """--train_data_weights is a share rule (equal by default) or one weight per glob."""
+def _train_config(tmp_path, flag: list[str]):
+    """The TrainConfig that `train` builds from `flag` and two globs of empty shards."""
     from absl import flags as absl_flags
 
     import flags.definitions  # noqa: F401  (defines the flags)
@@ -193,9 +187,20 @@ def test_train_data_weights_reach_the_train_config(tmp_path, flag, weights, rule
     FLAGS = absl_flags.FLAGS
     FLAGS(["main.py", f"--train_data={globs}", *flag])
     try:
-        config = configs.train_config(str(tmp_path / "m"))
+        return configs.train_config(str(tmp_path / "m"))
     finally:
         FLAGS.unparse_flags()
+
+
+@pytest.mark.parametrize("flag, weights, rule", [
+    ([], (), "equal"),
+    (["--train_data_weights=sqrt"], (), "sqrt"),
+    (["--train_data_weights=records"], (), "records"),
+    (["--train_data_weights=1,3"], (1.0, 3.0), "equal"),
+])
+def test_train_data_weights_reach_the_train_config(tmp_path, flag, weights, rule):
+    """--train_data_weights is a share rule (equal by default) or one weight per glob."""
+    config = _train_config(tmp_path, flag)
     assert (config.train_data_weights, config.train_data_shares) == (weights, rule)
 
 
@@ -218,15 +223,4 @@ def test_a_glob_that_matches_a_report_names_it(tmp_path):
 @pytest.mark.parametrize("flag, share", [([], 0.25), (["--start_share=0.5"], 0.5)])
 def test_start_share_reaches_the_train_config(tmp_path, flag, share):
     """--start_share: the start's weight in the average with the start (0.25 by default)."""
-    from absl import flags as absl_flags
-
-    import flags.definitions  # noqa: F401  (defines the flags)
-    from flags import configs
-    (tmp_path / "a.tfrecord").write_bytes(b"")
-    FLAGS = absl_flags.FLAGS
-    FLAGS(["main.py", f"--train_data={tmp_path}/a*", *flag])
-    try:
-        config = configs.train_config(str(tmp_path / "m"))
-    finally:
-        FLAGS.unparse_flags()
-    assert config.start_share == share
+    assert _train_config(tmp_path, flag).start_share == share
