@@ -110,8 +110,8 @@ flags.DEFINE_bool("average_with_start", True, "train: when a run that started fr
                   "weights (--init_checkpoint) ends, also write a weighted mean of its weights "
                   "and those (--start_share) to MODEL_DIR/average_with_start, which evaluate, "
                   "predict and export then read (--noaverage_with_start: not written). "
-                  "evaluate, predict, export: "
-                  "--noaverage_with_start reads such a run alone, its newest checkpoint.")
+                  "evaluate, predict, export: --noaverage_with_start reads such a run alone, "
+                  "its newest checkpoint.")
 flags.DEFINE_float("start_share", DEFAULT_START_SHARE, "train: the start's weight in the "
                    "mean written to MODEL_DIR/average_with_start (0.5: the plain mean; the "
                    "run's weight is the rest).", lower_bound=0.0, upper_bound=1.0)

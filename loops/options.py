@@ -7,10 +7,10 @@ PRECISIONS = {"none": "float32", "float16": "mixed_float16", "bfloat16": "mixed_
 # --mixed_precision=auto: bfloat16 on a CPU-only machine whose CPU computes it natively,
 # float32 everywhere else (GPUs: choose float16 or bfloat16 explicitly, BUILD.md).
 AUTO_PRECISION = "auto"
-# The start's weight in a finished run's average with the weights it started from. The plain
-# mean (0.5) kept the most of what the start read; weighting the run three to one read about a
-# point more of the words the runs trained for, for a point or less of the rest (BUILD.md,
-# "Pseudo-boxes of the true size").
+# The start's weight in a finished run's average with the weights it started from. Weighted
+# towards the run, the average reads the words the run trained for as the run alone does and
+# keeps most of what the start read; the plain mean (0.5) keeps more of that and reads fewer
+# of the run's words (BUILD.md, "Pseudo-boxes of the true size").
 DEFAULT_START_SHARE = 0.25
 
 
