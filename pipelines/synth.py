@@ -257,9 +257,7 @@ def _variant(seed: int, index: int, effects: SceneEffects, font_size: int) -> Wo
         dot_pitch = max(3, round(font_size * look.uniform(*effects.dot_pitch)))
     elif outline is None and draw < effects.dot_matrix + effects.relief:
         relief = max(1, round(font_size * look.uniform(*effects.relief_depth)))
-    colour = np.random.default_rng([seed, index, 7])
-    hue_seed = int(colour.integers(2 ** 31)) if colour.random() < effects.hue_contrast else None
-    return WordVariant(extra_margins, outline, letter_spacing, dot_pitch, relief, hue_seed)
+    return WordVariant(extra_margins, outline, letter_spacing, dot_pitch, relief)
 
 
 def render_sample(index: int) -> WordRecord:

@@ -23,8 +23,6 @@ PHOTO_NAMES = ("astronaut.png", "brick.png", "camera.png", "chelsea.png", "coffe
                "motorcycle_right.png", "rocket.jpg")
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 MIN_CONTRAST = 90.0  # luma difference between text and the background under it
-# RGB distance between text told from its background by hue and that background's colour.
-MIN_COLOUR_DISTANCE = 130.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,11 +76,6 @@ class SceneEffects:
     motion_blur_length: tuple[float, float] = (0.06, 0.25)
     glare: float = 0.0
     glare_strength: tuple[float, float] = (0.4, 0.85)
-    # Text told from its background by hue more than by lightness, as signs paint red on
-    # green or yellow on white: its luma within hue_contrast_luma of the background's under
-    # it (the other words keep MIN_CONTRAST), its colour MIN_COLOUR_DISTANCE away.
-    hue_contrast: float = 0.0
-    hue_contrast_luma: tuple[float, float] = (10.0, 90.0)
 
 
 PLAIN = SceneEffects()
@@ -90,7 +83,7 @@ PHOTO = SceneEffects(photo_background=0.35, texture_background=0.3, shadow=0.15,
                      curve=0.2, perspective=0.4, neighbours=0.35, occlusion=0.1,
                      low_resolution=0.25, min_jpeg_quality=35, poor_capture=0.25,
                      loose_crop=0.3, outline=0.12, letter_spacing=0.2, dot_matrix=0.06,
-                     relief=0.06, motion_blur=0.08, glare=0.08, hue_contrast=0.15)
+                     relief=0.06, motion_blur=0.08, glare=0.08)
 STYLES = {"plain": PLAIN, "photo": PHOTO}
 
 
@@ -164,19 +157,3 @@ def contrasting_colour(rng: np.random.Generator, background_luma: float
         if abs(float(colour @ LUMA) - background_luma) > MIN_CONTRAST:
             return tuple(int(v) for v in colour)
     return (0, 0, 0) if background_luma > 127 else (255, 255, 255)
-
-
-def hue_contrasting_colour(rng: np.random.Generator, background: np.ndarray,
-                           luma_gap: tuple[float, float]) -> tuple[int, int, int] | None:
-    """A random colour whose luma differs from the colour `background` ([3] RGB) by
-    luma_gap[0] to luma_gap[1] and which lies MIN_COLOUR_DISTANCE or more from it in RGB;
-    None if no such colour turned up (a background in the middle of the grey range can
-    leave few)."""
-    background = np.asarray(background, np.float64)
-    low, high = luma_gap
-    for _ in range(200):
-        colour = rng.integers(0, 256, size=3)
-        gap = abs(float((colour - background) @ LUMA))
-        if low <= gap <= high and np.linalg.norm(colour - background) >= MIN_COLOUR_DISTANCE:
-            return tuple(int(v) for v in colour)
-    return None

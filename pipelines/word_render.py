@@ -15,8 +15,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from pipelines.rectify import apply_homography, homography
 from pipelines.synth_scene import (LUMA, PLAIN, SceneEffects, contrasting_colour,
-                                   hue_contrasting_colour, photo_background,
-                                   texture_background)
+                                   photo_background, texture_background)
 
 
 def _background(rng: np.random.Generator, size: tuple[int, int],
@@ -104,7 +103,6 @@ class WordVariant:
     letter_spacing: float | None = None  # x the font size, in place of the drawn spacing
     dot_pitch: int | None = None  # letters shown through a grid of dots this many pixels apart
     relief: int | None = None  # letters pressed into the surface, edges this many pixels wide
-    hue_seed: int | None = None  # the seed of a text colour told from the background by hue
 
 
 @dataclasses.dataclass
@@ -127,8 +125,7 @@ def render_word(text: str, font: ImageFont.FreeTypeFont, rng: np.random.Generato
     canvas grows to hold them. `variant.outline` draws the letters (and any text beside
     them) as contours, `variant.dot_pitch` as dots, `variant.relief` pressed into the
     background; the ink mask stays the glyphs. `variant.letter_spacing` sets the letters
-    apart or crowds them. `variant.hue_seed` colours the text to stand out by hue more than
-    by lightness."""
+    apart or crowds them."""
     if clean:
         effects = PLAIN
     chance = (lambda p: rng.random() < p) if not clean else (lambda p: False)
@@ -235,14 +232,6 @@ def _paint(rng: np.random.Generator, ink: Image.Image, others: Image.Image | Non
     under = float((base @ LUMA)[mask > 0.5].mean()) if (mask > 0.5).any() \
         else float((base @ LUMA).mean())
     text_colour = np.asarray(contrasting_colour(rng, under), np.float32)
-    ink_colour = text_colour  # shadows and borders contrast with the flat colour, so that
-    # a hued word draws everything else (and its boxes) as the word without it would
-    if variant.hue_seed is not None:
-        under_rgb = base[mask > 0.5].mean(0) if (mask > 0.5).any() else base.reshape(-1, 3).mean(0)
-        hued = hue_contrasting_colour(np.random.default_rng(variant.hue_seed), under_rgb,
-                                      effects.hue_contrast_luma)
-        if hued is not None:
-            ink_colour = np.asarray(hued, np.float32)
 
     def over(image: np.ndarray, alpha: np.ndarray, colour: np.ndarray) -> np.ndarray:
         return image * (1 - alpha[..., None]) + colour * alpha[..., None]
@@ -263,7 +252,7 @@ def _paint(rng: np.random.Generator, ink: Image.Image, others: Image.Image | Non
     if others is not None:
         others_extent, others_opacity = lettering(others, variant.outline, variant.dot_pitch)
         mask, opacity = np.maximum(mask, others_extent), np.maximum(opacity, others_opacity)
-    image = over(image, opacity, ink_colour)
+    image = over(image, opacity, text_colour)
     if variant.relief is not None:  # after the colours, drawn anyway to keep the boxes as they were
         image = relief(base, mask, variant.relief)
     fill = tuple(int(v) for v in np.clip(base.reshape(-1, 3).mean(0), 0, 255))

@@ -217,11 +217,10 @@ def test_glare_mixes_in_the_light_by_its_strength_falling_off_as_a_gaussian():
     np.testing.assert_allclose(lit[15, 39], 20.0, atol=0.01)  # far away: untouched
 
 
-@pytest.mark.parametrize("effect", ["outline", "dot_matrix", "relief", "motion_blur", "glare",
-                                    "hue_contrast"])
+@pytest.mark.parametrize("effect", ["outline", "dot_matrix", "relief", "motion_blur", "glare"])
 def test_photo_style_effects_on_pixels_change_a_share_of_words_and_nothing_else(monkeypatch,
                                                                                effect):
-    """Outlined, dotted, embossed, smeared, glared and hued words, each at about its configured
+    """Outlined, dotted, embossed, smeared and glared words, each at about its configured
     share (dots and embossing of the words not outlined): only their pixels change (size,
     boxes and text stay); each effect draws from a stream of its own, so every other word
     of a seed stays as it was."""
@@ -232,48 +231,6 @@ def test_photo_style_effects_on_pixels_change_a_share_of_words_and_nothing_else(
     for rec, plain in changed:
         assert (rec.width, rec.height, rec.text) == (plain.width, plain.height, plain.text)
         np.testing.assert_array_equal(rec.char_boxes, plain.char_boxes)
-
-
-def test_hue_contrasting_colour_differs_from_the_background_by_hue_more_than_lightness():
-    """Over many backgrounds: the luma gap within the range and the RGB distance at least
-    MIN_COLOUR_DISTANCE (numpy reference); None where no colour can have the gap."""
-    from pipelines.synth_scene import MIN_COLOUR_DISTANCE, hue_contrasting_colour
-    rng = np.random.default_rng(0)
-    found = 0
-    for background in rng.integers(0, 256, size=(300, 3)):
-        colour = hue_contrasting_colour(rng, background, (10.0, 60.0))
-        if colour is None:
-            continue
-        found += 1
-        difference = np.asarray(colour, np.float64) - background
-        assert 10.0 <= abs(difference @ [0.299, 0.587, 0.114]) <= 60.0
-        assert np.linalg.norm(difference) >= MIN_COLOUR_DISTANCE
-    assert found > 270
-    assert hue_contrasting_colour(rng, np.array([128, 128, 128]), (200.0, 255.0)) is None
-
-
-def test_hued_text_changes_only_the_letters_colour_to_one_near_the_backgrounds_lightness():
-    """The same word with and without a hue seed (clean: no blur or noise): the same boxes,
-    ink and background; the letters one flat colour whose luma is near the background's,
-    where the usual colour's is MIN_CONTRAST or more away."""
-    from pipelines.synth_scene import MIN_COLOUR_DISTANCE, MIN_CONTRAST
-    font = synth._load_font(default_fonts()[0], 30)
-    luma = np.array([0.299, 0.587, 0.114])
-    for seed in range(6):
-        plain = word_render.render_word("Hotel42", font, np.random.default_rng(seed), clean=True)
-        hued = word_render.render_word("Hotel42", font, np.random.default_rng(seed), clean=True,
-                                       variant=word_render.WordVariant(hue_seed=seed + 100))
-        np.testing.assert_array_equal(plain.quads, hued.quads)
-        np.testing.assert_array_equal(plain.ink, hued.ink)
-        before, after = (np.asarray(w.image, np.float64) for w in (plain, hued))
-        np.testing.assert_array_equal(before[plain.ink == 0], after[plain.ink == 0])
-        solid = plain.ink == 255
-        letters = after[solid]
-        assert np.ptp(letters, axis=0).max() == 0  # one flat colour
-        background = before[plain.ink == 0].mean(0)
-        assert abs((before[solid][0] - background) @ luma) >= MIN_CONTRAST - 10
-        assert abs((letters[0] - background) @ luma) <= 90 + 10
-        assert np.linalg.norm(letters[0] - background) >= MIN_COLOUR_DISTANCE - 20
 
 
 def test_letter_spacing_moves_each_letter_by_the_given_share_of_the_font_size():
