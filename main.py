@@ -6,6 +6,7 @@ Commands: synth, convert, inspect, train, evaluate, predict, export, benchmark, 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -125,7 +126,9 @@ def _decode_flags_given() -> bool:
 
 
 def cmd_evaluate(args: list[str]) -> int:
-    from loops.evaluation import combined, evaluate_dataset, format_samples, format_table
+    from loops.evaluation import (ReadingsTable, combined, evaluate_dataset, format_samples,
+                                  format_table)
+    from textscanner import storage
     if not FLAGS.data:
         raise app.UsageError("evaluate needs --data: GLOB or NAME=GLOB, comma-separated sets")
     if FLAGS.saved_model:
@@ -136,21 +139,26 @@ def cmd_evaluate(args: list[str]) -> int:
         reader = _recognizer()
         charset, keep_aspect = reader.lookup.charset, reader.keep_aspect
     results, evaluated = {}, []
-    for entry in FLAGS.data.split(","):
-        name, _, pattern = entry.rpartition("=")
-        name = name or pattern
-        result = evaluate_dataset(reader, pattern, charset, batch_size=FLAGS.batch_size,
-                                  keep_aspect=keep_aspect)
-        evaluated.append(result)
-        results[name] = result.to_json()
-        print(format_table(name, results[name]))
-        print(format_samples(result.samples))
+    with contextlib.ExitStack() as stack:
+        readings = None
+        if FLAGS.predictions_tsv:
+            readings = ReadingsTable(stack.enter_context(
+                storage.open_file(FLAGS.predictions_tsv, "w")))
+        for entry in FLAGS.data.split(","):
+            name, _, pattern = entry.rpartition("=")
+            name = name or pattern
+            result = evaluate_dataset(
+                reader, pattern, charset, batch_size=FLAGS.batch_size, keep_aspect=keep_aspect,
+                on_reading=readings.writer_for(name) if readings else None)
+            evaluated.append(result)
+            results[name] = result.to_json()
+            print(format_table(name, results[name]))
+            print(format_samples(result.samples))
     if len(results) > 1:
         results["total"] = combined(evaluated)
         print(format_table("total (pooled over the sets)", results["total"]))
     output = results if len(results) > 1 else next(iter(results.values()))
     if FLAGS.metrics_json:
-        from textscanner import storage
         with storage.open_file(FLAGS.metrics_json, "w") as f:
             json.dump(output, f, indent=1)
     return 0

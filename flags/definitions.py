@@ -205,6 +205,8 @@ flags.DEFINE_string("saved_model", None, "evaluate/predict: an exported SavedMod
 flags.DEFINE_string("checkpoint", None, "evaluate/predict/export: a checkpoint (default: the "
                                         "newest in --model_dir).")
 flags.DEFINE_string("metrics_json", None, "evaluate: write the metrics here.")
+flags.DEFINE_string("predictions_tsv", None, "evaluate: write every record's reading here, "
+                    "one row each: set, source, label, prediction, confidence, correct.")
 flags.DEFINE_string("export_dir", None, "export: SavedModel output folder.")
 flags.DEFINE_bool("weights_only", False, "export: a model folder instead (spec, charset and "
                   "the weights alone, no optimizer state): small, for sharing a model.")

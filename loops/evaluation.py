@@ -1,11 +1,13 @@
-"""Scoring a recognizer on TFRecord sets: metrics, speed and a sample table."""
+"""Scoring a recognizer on TFRecord sets: metrics, speed, a sample table and, if asked,
+every record's reading."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Callable
 
 from loops.recognizer import Recognizer
 
@@ -23,11 +25,41 @@ class IncompleteEvaluation(RuntimeError):
     """Fewer records were scored than the files hold."""
 
 
+@dataclasses.dataclass(frozen=True)
+class Reading:
+    """One record as the recognizer read it."""
+
+    source: str  # the record's source field: where convert or synth took it from
+    truth: str  # the label as stored
+    prediction: str
+    confidence: float
+    correct: bool  # under the charset's word rule (textscanner.metrics)
+
+
+class ReadingsTable:
+    """Every record's reading as tab-separated rows under a header (`evaluate
+    --predictions_tsv`): set, source, label, prediction, confidence, correct (1 or 0).
+    Fields holding tabs, quotes or line breaks are quoted as the csv module quotes them."""
+
+    COLUMNS = ("set", "source", "label", "prediction", "confidence", "correct")
+
+    def __init__(self, stream: IO[str]):
+        self._writer = csv.writer(stream, delimiter="\t", lineterminator="\n")
+        self._writer.writerow(self.COLUMNS)
+
+    def writer_for(self, set_name: str) -> Callable[[Reading], None]:
+        """A callback for `evaluate_dataset` that writes the readings of one set."""
+        def write(reading: Reading) -> None:
+            self._writer.writerow((set_name, reading.source, reading.truth, reading.prediction,
+                                   f"{reading.confidence:.4f}", int(reading.correct)))
+        return write
+
+
 @dataclasses.dataclass
 class EvalResult:
     metrics: RecognitionMetrics
     seconds: float
-    samples: list[tuple[str, str, float, bool]]  # truth, prediction, confidence, correct
+    samples: list[Reading]  # the first few, for a look
 
     def to_json(self) -> dict:
         out = self.metrics.result()
@@ -37,9 +69,11 @@ class EvalResult:
 
 def evaluate_dataset(recognizer: Recognizer | SavedModelReader, pattern: str, charset: Charset,
                      batch_size: int = 64, max_batches: int = 0, keep_aspect: bool = False,
-                     num_samples_to_show: int = 10) -> EvalResult:
+                     num_samples_to_show: int = 10,
+                     on_reading: Callable[[Reading], None] | None = None) -> EvalResult:
     """Scores every record of `pattern` once (or the first `max_batches` batches) with a
-    Recognizer or an exported SavedModel (anything with `read_images`).
+    Recognizer or an exported SavedModel (anything with `read_images`); `on_reading` is
+    given each record's reading, in the files' order.
 
     Records whose text holds characters outside the charset are scored against the
     normalised text (textscanner.metrics) and counted. Raises IncompleteEvaluation if a
@@ -57,13 +91,17 @@ def evaluate_dataset(recognizer: Recognizer | SavedModelReader, pattern: str, ch
     for batch in dataset:
         out = recognizer.read_images(batch["image"])
         predictions = [t.decode("utf-8") for t in out["text"].numpy()]
-        for truth, outside, prediction, confidence in zip(
-                batch["text"].numpy(), batch["outside_charset"].numpy(), predictions,
-                out["confidence"].numpy()):
+        for truth, outside, source, prediction, confidence in zip(
+                batch["text"].numpy(), batch["outside_charset"].numpy(),
+                batch["source"].numpy(), predictions, out["confidence"].numpy()):
             truth = truth.decode("utf-8")
             correct = metrics.update(prediction, truth, charset.prepare(truth), bool(outside))
+            reading = Reading(source.decode("utf-8"), truth, prediction, float(confidence),
+                              correct)
             if len(samples) < num_samples_to_show:
-                samples.append((truth, prediction, float(confidence), correct))
+                samples.append(reading)
+            if on_reading is not None:
+                on_reading(reading)
     seconds = time.perf_counter() - start
     if not max_batches:
         held = count_records(pipeline.files)
@@ -83,9 +121,10 @@ def format_table(name: str, result: dict) -> str:
     return "\n".join(lines)
 
 
-def format_samples(samples: list[tuple[str, str, float, bool]]) -> str:
+def format_samples(samples: list[Reading]) -> str:
     lines = ["  truth | prediction | confidence | correct"]
-    lines += [f"  {t} | {p} | {c:.3f} | {'yes' if ok else 'NO'}" for t, p, c, ok in samples]
+    lines += [f"  {r.truth} | {r.prediction} | {r.confidence:.3f} | "
+              f"{'yes' if r.correct else 'NO'}" for r in samples]
     return "\n".join(lines)
 
 

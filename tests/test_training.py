@@ -1,7 +1,9 @@
 """The training loop through `main.py train`, in real processes: resume after SIGKILL,
 SIGTERM, precision options, export vs checkpoint (mirrored vs default: test_mirrored.py)."""
 
+import csv
 import fcntl
+import io
 import json
 import os
 import re
@@ -207,23 +209,45 @@ def test_checkpoint_and_savedmodel_predict_identically(tmp_path, synth_data,
                                        f"{tmp_path}/{evaluation_set}/bench", num_shards=1,
                                        num_workers=1, evaluation_set=evaluation_set))
         assert report.written == kept and report.relabelled == relabelled
-    data = f"{synth_data},{tmp_path}/True/bench-*"
-    metrics, outputs = [], []
+    data = f"{synth_data},bench={tmp_path}/True/bench-*"
+    metrics, outputs, readings = [], [], []
     for source in (f"--model_dir={model_dir}", f"--saved_model={export_dir}"):
         path = tmp_path / f"metrics{len(metrics)}.json"
-        outputs.append(run_main("evaluate", source, f"--data={data}",
-                                f"--metrics_json={path}").stdout)
+        table = tmp_path / f"readings{len(metrics)}.tsv"
+        outputs.append(run_main("evaluate", source, f"--data={data}", f"--metrics_json={path}",
+                                f"--predictions_tsv={table}").stdout)
         metrics.append(json.loads(path.read_text()))
+        readings.append(table.read_text())
     first, second = metrics  # one entry per glob and their total
     for scores in (*first.values(), *second.values()):
         assert scores.pop("images_per_second") > 0
     assert first == second
-    bench = first[f"{tmp_path}/True/bench-*"]
+    bench = first["bench"]
     assert bench["num_samples"] == len(labels) and bench["num_outside_charset"] == 3
     assert first[synth_data]["num_samples"] == 64
     assert first["total"]["num_samples"] == 64 + len(labels)
     assert first["total"]["word_rule"] == "case_insensitive_alphanumeric"
     assert all("num_outside_charset" in out for out in outputs)
+
+    # --predictions_tsv: a row for every record, in the files' order, the label as given;
+    # "correct" follows the benchmarks' rule and averages to each set's word accuracy.
+    assert readings[0] == readings[1]
+    rows = list(csv.reader(io.StringIO(readings[0]), delimiter="\t"))
+    assert rows[0] == ["set", "source", "label", "prediction", "confidence", "correct"]
+    rows = rows[1:]
+    assert [r[0] for r in rows] == [synth_data] * 64 + ["bench"] * len(labels)
+    assert [r[2] for r in rows[64:]] == labels
+    assert [r[1] for r in rows[64:]] == [f"{tmp_path}/bench.tsv:{i + 1}"
+                                         for i in range(len(labels))]
+
+    def rule(text):
+        return re.sub("[^0-9a-z]", "", text.lower())
+
+    for name in (synth_data, "bench"):
+        correct = [int(r[5]) for r in rows if r[0] == name]
+        assert np.mean(correct) == pytest.approx(first[name]["word_accuracy"])
+    assert all(int(r[5]) == (rule(r[3]) == rule(r[2])) for r in rows)
+    assert all(0.0 <= float(r[4]) <= 1.0 for r in rows)
 
 
 @pytest.fixture(scope="session")
