@@ -1,5 +1,6 @@
-"""Label sources for `convert`: tsv, jsonl, LMDB, MJSynth's folder layout and SynthText's
-gt.mat (`pipelines/synthtext.py`), each yielding RawItems in order."""
+"""Label sources for `convert`: tsv, jsonl, LMDB, MJSynth's folder layout, SynthText's gt.mat
+(`pipelines/synthtext.py`) and IIIT5K's .mat files (`pipelines/iiit5k.py`), each yielding
+RawItems in order."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ import json
 import os
 from typing import Iterator
 
+from pipelines.iiit5k import read_iiit5k
 from pipelines.synthtext import read_synthtext
 from pipelines.validation import RawItem, RecordError
 from textscanner import storage
 
-INPUT_FORMATS = ("tsv", "jsonl", "lmdb", "mjsynth", "synthtext")
+INPUT_FORMATS = ("tsv", "jsonl", "lmdb", "mjsynth", "synthtext", "iiit5k")
 
 
 def _lines(path: str) -> Iterator[tuple[int, bytes]]:
@@ -138,7 +140,7 @@ def read_mjsynth(path: str, image_root: str | None = None) -> Iterator[RawItem]:
 
 
 READERS = {"tsv": read_tsv, "jsonl": read_jsonl, "lmdb": read_lmdb, "mjsynth": read_mjsynth,
-           "synthtext": read_synthtext}
+           "synthtext": read_synthtext, "iiit5k": read_iiit5k}
 
 
 def read_items(input_format: str, path: str, image_root: str | None = None) -> Iterator[RawItem]:
