@@ -7,6 +7,7 @@ from typing import Iterator, Protocol
 
 import tensorflow as tf
 
+from pipelines.orientation import upright_bytes
 from textscanner import storage
 
 
@@ -50,7 +51,7 @@ def predict_files(reader: EncodedReader, paths: list[str], batch_size: int = 32
         if not storage.isfile(path):
             yield path, "no such file", None
             continue
-        data = storage.read_bytes(path)
+        data = upright_bytes(storage.read_bytes(path))
         problem = "empty file" if not data else _decodable(data)
         if problem:
             yield path, problem, None

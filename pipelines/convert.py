@@ -51,6 +51,7 @@ def write_records(results: Iterable[WordRecord | tuple[str, str, str]], output: 
                 writer.write(schema.serialize(result))
                 report.relabelled += bool(result.unread)
                 report.without_boxes += result.char_boxes is None
+                report.turned_upright += result.turned_upright
             else:
                 report.add_error(*result)
         report.written = writer.count

@@ -21,6 +21,8 @@ class WordRecord:
     char_boxes: np.ndarray | None = None
     # The label as given, where `text` leaves unread symbols out of it (never stored).
     unread: str = ""
+    # Whether `image` was turned upright as the source's EXIF orientation said (never stored).
+    turned_upright: bool = False
 
     def __post_init__(self):
         if self.char_boxes is not None:

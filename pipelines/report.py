@@ -25,6 +25,8 @@ class ConversionReport:
     left_word_only: int = 0
     # Records written without character boxes (word-only; after any pseudo-boxing).
     without_boxes: int = 0
+    # Images stored turned as their EXIF orientation said (pipelines/orientation.py).
+    turned_upright: int = 0
     errors: list[dict] = dataclasses.field(default_factory=list)
     shards: list[str] = dataclasses.field(default_factory=list)
     log_limit: int = 20
@@ -46,13 +48,15 @@ class ConversionReport:
                       if self.relabelled else "")
         boxed = (f"; {self.pseudo_boxed} given boxes by a model, {self.left_word_only} left "
                  f"word-only" if self.pseudo_boxed or self.left_word_only else "")
-        return f"wrote {self.written} records to {len(self.shards)} shard(s){relabelled}{boxed}; " \
-               f"skipped {len(self.errors)} ({reasons})"
+        turned = (f"; {self.turned_upright} image(s) turned upright as their EXIF orientation "
+                  f"says" if self.turned_upright else "")
+        return f"wrote {self.written} records to {len(self.shards)} shard(s){relabelled}{boxed}" \
+               f"{turned}; skipped {len(self.errors)} ({reasons})"
 
     def to_json(self) -> dict:
         return {"written": self.written, "relabelled": self.relabelled,
                 "pseudo_boxed": self.pseudo_boxed, "left_word_only": self.left_word_only,
-                "without_boxes": self.without_boxes,
+                "without_boxes": self.without_boxes, "turned_upright": self.turned_upright,
                 "skipped": len(self.errors),
                 "skipped_by_reason": self.by_reason, "shards": self.shards,
                 "errors": self.errors}

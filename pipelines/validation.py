@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from pipelines.orientation import upright
 from pipelines.records import WordRecord
 from textscanner import storage
 from textscanner.charset import Charset, normalize_text
@@ -98,20 +99,21 @@ def decode_image(data: bytes) -> Image.Image:
     return image
 
 
-def validate_image(data: bytes) -> tuple[bytes, int, int]:
-    """Returns (encoded bytes TensorFlow can decode to RGB, height, width)."""
-    image = decode_image(data)
+def validate_image(data: bytes) -> tuple[bytes, int, int, bool]:
+    """Returns (encoded bytes TensorFlow can decode to RGB, height, width, whether the image
+    was turned upright as its EXIF orientation says: see pipelines/orientation.py)."""
+    image, turned = upright(decode_image(data))
     width, height = image.size
     if width == 0 or height == 0:
         raise RecordError("empty_image", f"image has size {width}x{height}")
     frames = getattr(image, "n_frames", 1)
-    keep = (image.format in _KEEP_FORMATS and image.mode in ("RGB", "L")
+    keep = (not turned and image.format in _KEEP_FORMATS and image.mode in ("RGB", "L")
             and frames == 1 and not _is_16bit_png(data))
     if keep:
-        return data, height, width
+        return data, height, width, turned
     out = io.BytesIO()
     _to_rgb8(image).save(out, format="PNG")
-    return out.getvalue(), height, width
+    return out.getvalue(), height, width, turned
 
 
 def is_unread_symbol(char: str, charset: Charset) -> bool:
@@ -248,14 +250,15 @@ def validate(item: RawItem, charset: Charset | None, max_length: int = NUM_SLOTS
     if item.word_quad is not None:
         from pipelines.rectify import cut_out_word  # rectify builds on this module
         data, char_boxes = cut_out_word(data, item.image_path, item.word_quad, char_boxes)
-    data, height, width = validate_image(data)
+    data, height, width, turned = validate_image(data)
     full_text = normalize_text(item.text)  # the boxes are given for every character
     relabelled = len(full_text) != len(text)
     boxes = validate_boxes(char_boxes, full_text, width, height)
     if boxes is not None and relabelled:
         boxes = boxes[read_characters(full_text, charset, unread_symbols)]
     return WordRecord(image=data, height=height, width=width, text=text,
-                      source=item.source, char_boxes=boxes, unread=full_text if relabelled else "")
+                      source=item.source, char_boxes=boxes, unread=full_text if relabelled else "",
+                      turned_upright=turned)
 
 
 
