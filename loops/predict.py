@@ -7,7 +7,7 @@ from typing import Iterator, Protocol
 
 import tensorflow as tf
 
-from pipelines.orientation import upright_bytes
+from pipelines.validation import RecordError, validate_image
 from textscanner import storage
 
 
@@ -51,8 +51,12 @@ def predict_files(reader: EncodedReader, paths: list[str], batch_size: int = 32
         if not storage.isfile(path):
             yield path, "no such file", None
             continue
-        data = upright_bytes(storage.read_bytes(path))
-        problem = "empty file" if not data else _decodable(data)
+        try:  # the image as convert stores it: upright, transparency over white
+            data = validate_image(storage.read_bytes(path))[0]
+        except RecordError as e:
+            yield path, f"cannot decode image: {e.message}", None
+            continue
+        problem = _decodable(data)
         if problem:
             yield path, problem, None
             continue

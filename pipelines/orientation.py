@@ -6,9 +6,7 @@ lying on its side. TensorFlow-free: convert's worker processes import it."""
 
 from __future__ import annotations
 
-import io
-
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 EXIF_ORIENTATION = 0x0112  # the EXIF tag; 1 (or none) means the pixels are stored upright
 
@@ -19,19 +17,3 @@ def upright(image: Image.Image) -> tuple[Image.Image, bool]:
     if orientation not in range(2, 9):
         return image, False
     return ImageOps.exif_transpose(image), True
-
-
-def upright_bytes(data: bytes) -> bytes:
-    """Encoded image bytes as they are meant to be seen: the same bytes when they need no
-    turning (or Pillow cannot read them: the caller's decoder reports that), else the turned
-    image as PNG."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            turned, changed = upright(image)
-            if not changed:
-                return data
-            out = io.BytesIO()
-            turned.save(out, format="PNG")
-            return out.getvalue()
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        return data

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipelines.orientation import upright, upright_bytes
+from pipelines.orientation import upright
 from tests.test_convert import _convert, _read_all
 
 
@@ -43,13 +43,6 @@ def test_upright_turns_each_orientation_back_to_what_the_viewer_shows(orientatio
     image, turned = upright(Image.open(io.BytesIO(data)))
     assert turned == (orientation != 1)
     np.testing.assert_array_equal(np.asarray(image.convert("RGB")), want)
-    fixed = upright_bytes(data)
-    assert (fixed is data) == (orientation == 1)
-    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(fixed)).convert("RGB")), want)
-
-
-def test_upright_bytes_leaves_what_pillow_cannot_read_to_the_decoder():
-    assert upright_bytes(b"not an image") == b"not an image"
 
 
 @pytest.mark.parametrize("workers", [1, 2])

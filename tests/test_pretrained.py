@@ -67,6 +67,22 @@ def _write_turned_copies(folder, count: int) -> None:
         stored.save(folder / f"turned-{i:02d}.jpg", quality=95, exif=exif)
 
 
+TRANSPARENT = 4  # printed words as logos are exported: black ink, a transparent background
+
+
+def _write_transparent_words(folder, words: list[str]) -> None:
+    """clear-NN.png: the word's ink in the alpha channel alone; every pixel's colour black,
+    so that a reader which drops the alpha sees black on black."""
+    font = ImageFont.truetype(os.path.join(bundled_font_folder(), "DejaVuSans-Bold.ttf"), 36)
+    for i, word in enumerate(words):
+        left, top, right, bottom = font.getbbox(word)
+        alpha = Image.new("L", (right - left + 24, bottom - top + 16), 0)
+        ImageDraw.Draw(alpha).text((12 - left, 8 - top), word, font=font, fill=255)
+        image = Image.new("RGBA", alpha.size, (0, 0, 0, 0))
+        image.putalpha(alpha)
+        image.save(folder / f"clear-{i:02d}.png")
+
+
 @pytest.fixture(scope="session")
 def shipped_model_reads(tmp_path_factory) -> dict[str, str]:
     """What `predict` with the shipped model reads in each image (by file name): the printed
@@ -76,6 +92,7 @@ def shipped_model_reads(tmp_path_factory) -> dict[str, str]:
     _write_printed_words(folder, list(PUNCTUATED), "punctuated")
     write_page_crops(str(folder), prefix="page-")
     _write_turned_copies(folder, TURNED)
+    _write_transparent_words(folder, PRINTED[:TRANSPARENT])
     out = run_main("predict", f"--model_dir=pretrained:{NAME}", str(folder / "*.png"),
                    str(folder / "*.jpg"))
     rows = [line.split("\t") for line in out.stdout.strip().splitlines()]
@@ -98,6 +115,13 @@ def test_predict_reads_a_photo_stored_turned_as_its_exif_orientation_shows_it(
     turned = [shipped_model_reads[f"turned-{i:02d}.jpg"] for i in range(TURNED)]
     assert sum(t == u for t, u in zip(turned, upright)) >= TURNED - 1, list(zip(upright, turned))
     assert sum(t == w.lower() for t, w in zip(turned, PRINTED)) >= TURNED - 2
+
+
+def test_predict_reads_a_transparent_image_over_white_as_convert_stores_it(shipped_model_reads):
+    """Transparency is composited over white, as `convert` stores such images; TensorFlow's
+    PNG decoder with three channels drops the alpha and leaves black on black."""
+    read = [shipped_model_reads[f"clear-{i:02d}.png"] for i in range(TRANSPARENT)]
+    assert sum(r == w.lower() for r, w in zip(read, PRINTED)) >= TRANSPARENT - 1, read
 
 
 def test_the_shipped_model_reads_past_punctuation_and_symbols(shipped_model_reads):
