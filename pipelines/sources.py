@@ -1,11 +1,12 @@
-"""Label sources for `convert`: tsv, jsonl, LMDB, MJSynth's folder layout, SynthText's gt.mat
-(`pipelines/synthtext.py`) and IIIT5K's .mat files (`pipelines/iiit5k.py`), each yielding
-RawItems in order."""
+"""Label sources for `convert`: tsv, jsonl, LMDB, MJSynth's folder layout, ICDAR's
+word-recognition gt.txt, SynthText's gt.mat (`pipelines/synthtext.py`) and IIIT5K's .mat
+files (`pipelines/iiit5k.py`), each yielding RawItems in order."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Iterator
 
 from pipelines.iiit5k import read_iiit5k
@@ -13,7 +14,7 @@ from pipelines.synthtext import read_synthtext
 from pipelines.validation import RawItem, RecordError
 from textscanner import storage
 
-INPUT_FORMATS = ("tsv", "jsonl", "lmdb", "mjsynth", "synthtext", "iiit5k")
+INPUT_FORMATS = ("tsv", "jsonl", "lmdb", "mjsynth", "synthtext", "iiit5k", "icdar")
 
 
 def _lines(path: str) -> Iterator[tuple[int, bytes]]:
@@ -25,8 +26,8 @@ def _lines(path: str) -> Iterator[tuple[int, bytes]]:
 
 
 def _decode_line(raw: bytes) -> tuple[str, RecordError | None]:
-    try:
-        return raw.decode("utf-8"), None
+    try:  # utf-8-sig: a byte-order mark that Windows editors write first is not the path's
+        return raw.decode("utf-8-sig"), None
     except UnicodeDecodeError as e:
         return "", RecordError("bad_utf8", f"line is not UTF-8 ({e.reason} at byte {e.start})")
 
@@ -115,6 +116,34 @@ def mjsynth_text(image_path: str) -> str | None:
     return word
 
 
+def icdar_fields(line: str) -> tuple[str, str] | None:
+    """`word_1.png, "Tiredness"` -> (image path, text), or None for another form. In the
+    text, `\\"` stands for a quote and `\\\\` for a backslash."""
+    name, comma, quoted = line.partition(",")
+    quoted = quoted.strip()
+    if not (comma and name.strip() and len(quoted) >= 2 and quoted[0] == quoted[-1] == '"'):
+        return None
+    text = re.sub(r'\\(["\\])', r"\1", quoted[1:-1])
+    return name.strip(), text
+
+
+def read_icdar(path: str, image_root: str | None = None) -> Iterator[RawItem]:
+    """The ICDAR Robust Reading word-recognition layout (2013 focused, 2015 incidental
+    text, ...): a `gt.txt` of `word_1.png, "Tiredness"` lines beside the word images."""
+    root = image_root or storage.dirname(path)
+    for line_no, raw in _lines(path):
+        source = f"{path}:{line_no}"
+        line, error = _decode_line(raw)
+        fields = None if error else icdar_fields(line)
+        if error is None and fields is None:
+            error = RecordError("malformed_line", f'expected `<image>, "<text>"`, got {line!r}')
+        if error is not None:
+            yield RawItem(source=source, error=error)
+            continue
+        name, text = fields
+        yield RawItem(source=source, text=text, image_path=os.path.join(root, name))
+
+
 def read_mjsynth(path: str, image_root: str | None = None) -> Iterator[RawItem]:
     """MJSynth (Jaderberg et al.): an annotation file of `./2911/6/77_heretical_35885.jpg
     35885` lines, the word in each image's file name. Word images only: no character boxes
@@ -140,7 +169,7 @@ def read_mjsynth(path: str, image_root: str | None = None) -> Iterator[RawItem]:
 
 
 READERS = {"tsv": read_tsv, "jsonl": read_jsonl, "lmdb": read_lmdb, "mjsynth": read_mjsynth,
-           "synthtext": read_synthtext, "iiit5k": read_iiit5k}
+           "synthtext": read_synthtext, "iiit5k": read_iiit5k, "icdar": read_icdar}
 
 
 def read_items(input_format: str, path: str, image_root: str | None = None) -> Iterator[RawItem]:
