@@ -72,8 +72,27 @@ def resize(image: tf.Tensor, height: int = INPUT_HEIGHT, width: int = INPUT_WIDT
             resize_scale(tf.shape(image)[:2], height, width, keep_aspect))
 
 
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def decode_opaque_rgb(encoded: tf.Tensor) -> tf.Tensor:
+    """`decode_rgb`, with a PNG's transparency composited over white, as `convert` stores such
+    images: three-channel decoding drops the alpha and keeps whatever colour the transparent
+    pixels hold (a logo's black letters on transparent black come out black on black).
+    Training reads converted records, which are opaque, through `decode_rgb` alone."""
+    def over_white() -> tf.Tensor:
+        rgba = tf.cast(tf.io.decode_png(encoded, channels=4), tf.float32)
+        alpha = rgba[..., 3:] / 255.0
+        return tf.cast(tf.round(rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)), tf.uint8)
+
+    is_png = tf.equal(tf.strings.substr(encoded, 0, len(_PNG_SIGNATURE)), _PNG_SIGNATURE)
+    image = tf.cond(is_png, over_white, lambda: decode_rgb(encoded))
+    image.set_shape([None, None, 3])
+    return image
+
+
 def preprocess_encoded(encoded: tf.Tensor, keep_aspect: bool = False,
                        height: int = INPUT_HEIGHT, width: int = INPUT_WIDTH) -> tf.Tensor:
-    """Encoded bytes -> [height, width, 3] float32: the one preprocessing of training and
-    serving."""
-    return resize_image(decode_rgb(encoded), height, width, keep_aspect=keep_aspect)
+    """Encoded bytes -> [height, width, 3] float32: what serving and `predict` read (as
+    training reads its records, transparency over white)."""
+    return resize_image(decode_opaque_rgb(encoded), height, width, keep_aspect=keep_aspect)

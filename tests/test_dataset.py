@@ -284,6 +284,27 @@ def test_decode_formats_to_rgb(fmt, mode):
     assert values[:, :100].max() < 0.1 and values[:, 160:].min() > 0.75
 
 
+def test_serving_reads_a_transparent_png_over_white_as_convert_stores_it():
+    """Black letters in the alpha channel of a PNG whose every pixel is black: served as
+    Pillow composites it over white (convert's `_to_rgb8`), not black on black."""
+    from PIL import Image
+    import io
+    alpha = np.zeros((20, 50), np.uint8)
+    alpha[5:15, 10:20] = 255
+    alpha[5:15, 30:40] = 128
+    rgba = np.zeros((20, 50, 4), np.uint8)
+    rgba[..., 3] = alpha
+    out = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(out, format="PNG")
+    served = decode.decode_opaque_rgb(tf.constant(out.getvalue())).numpy().astype(int)
+    want = 255 - alpha.astype(int)  # black over white, in proportion to the alpha
+    np.testing.assert_allclose(served, np.repeat(want[..., None], 3, -1), atol=1)
+    image = decode.preprocess_encoded(tf.constant(out.getvalue())).numpy()
+    # resized 20x50 -> 64x256: the black square at columns 55-100, the grey one at 155-204
+    assert image[20:44, 60:95].max() < 0.05 and image[:, :45].min() > 0.98
+    np.testing.assert_allclose(image[20:44, 165:195], 127 / 255, atol=0.02)
+
+
 def test_keep_aspect_scales_and_pads():
     image = tf.ones([32, 64, 3], tf.uint8) * 200
     out, scale = decode.resize(image, keep_aspect=True)
