@@ -294,11 +294,12 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     absl_logging.set_verbosity(absl_logging.INFO)
     from pipelines.parallel import WorkerError
+    from pipelines.validation import LabelFileError
     try:
         return COMMANDS[argv[1]](argv[2:])
     except app.UsageError as e:
         return _usage_error(f"{argv[1]}: {e}")
-    except WorkerError as e:  # names the record and the cause; nothing was left half-written
+    except (WorkerError, LabelFileError) as e:  # names the record or file, and the cause
         print(f"main.py {argv[1]}: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

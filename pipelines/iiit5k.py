@@ -12,7 +12,8 @@ from typing import Iterator
 
 import numpy as np
 
-from pipelines.validation import RawItem, RecordError
+from pipelines.matlab import load_mat
+from pipelines.validation import LabelFileError, RawItem, RecordError
 from textscanner import storage
 
 # The variable each file holds, and the field with its word.
@@ -22,22 +23,16 @@ WORD_FIELDS = {"traindata": "GroundTruth", "testdata": "GroundTruth",
 
 def load_structs(path: str) -> tuple[np.ndarray, str]:
     """The file's struct array (one entry per crop) and the name of its word field."""
-    try:
-        from scipy.io import loadmat
-    except ImportError:
-        raise RuntimeError("reading IIIT5K's .mat files needs scipy: "
-                           "pip install 'textscanner-tf[iiit5k]'") from None
-    with storage.open_file(path, "rb") as f:
-        mat = loadmat(f, variable_names=list(WORD_FIELDS))
+    mat = load_mat(path, WORD_FIELDS, extra="iiit5k")
     found = [name for name in WORD_FIELDS if name in mat]
     if len(found) != 1:
-        raise ValueError(f"{path}: not one of IIIT5K's files, which hold one variable of "
-                         f"{sorted(WORD_FIELDS)}")
+        raise LabelFileError(f"{path}: not one of IIIT5K's files, which hold one variable of "
+                             f"{sorted(WORD_FIELDS)}")
     structs, word_field = mat[found[0]].reshape(-1), WORD_FIELDS[found[0]]
     fields = structs.dtype.names or ()
     missing = [f for f in ("ImgName", word_field) if f not in fields]
     if missing:
-        raise ValueError(f"{path}: {found[0]} has no field(s) {missing} (fields: {fields})")
+        raise LabelFileError(f"{path}: {found[0]} has no field(s) {missing} (fields: {fields})")
     return structs, word_field
 
 

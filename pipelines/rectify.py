@@ -67,11 +67,23 @@ def check_word_quad(quad: np.ndarray, width: int, height: int) -> None:
                                          f"{width}x{height} image")
 
 
+def clip_upright_rectangle(quad: np.ndarray, width: int, height: int) -> np.ndarray:
+    """An axis-aligned rectangle [4, 2] clipped to a `width x height` image, any other
+    quadrilateral unchanged: a box drawn a few pixels past the photograph's edge (Street View
+    Text has such boxes) would otherwise bring a band of black into the crop."""
+    xs, ys = quad[:, 0], quad[:, 1]
+    if not (xs[0] == xs[3] and xs[1] == xs[2] and ys[0] == ys[1] and ys[2] == ys[3]):
+        return quad
+    return np.stack([np.clip(xs, 0, width), np.clip(ys, 0, height)], axis=1)
+
+
 def rectify(image: Image.Image, word_quad: np.ndarray, char_quads: np.ndarray | None
             ) -> tuple[Image.Image, np.ndarray | None]:
     """The word's upright crop, and its characters' quadrilaterals [n, 8] in crop pixels."""
     quad = np.asarray(word_quad, np.float64).reshape(4, 2)
     check_word_quad(quad, *image.size)
+    quad = clip_upright_rectangle(quad, *image.size)
+    check_word_quad(quad, *image.size)  # what is left inside must still hold a character
     width, height = crop_size(quad)
     rectangle = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float64)
     crop_to_scene = homography(rectangle, quad)

@@ -1,6 +1,7 @@
 """Label sources for `convert`: tsv, jsonl, LMDB, MJSynth's folder layout, ICDAR's
-word-recognition gt.txt, SynthText's gt.mat (`pipelines/synthtext.py`) and IIIT5K's .mat
-files (`pipelines/iiit5k.py`), each yielding RawItems in order."""
+word-recognition gt.txt, SynthText's gt.mat (`pipelines/synthtext.py`), IIIT5K's .mat
+files (`pipelines/iiit5k.py`) and Street View Text's XML (`pipelines/svt.py`), each
+yielding RawItems in order."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import re
 from typing import Iterator
 
 from pipelines.iiit5k import read_iiit5k
+from pipelines.svt import read_svt
 from pipelines.synthtext import read_synthtext
 from pipelines.validation import RawItem, RecordError
 from textscanner import storage
 
-INPUT_FORMATS = ("tsv", "jsonl", "lmdb", "mjsynth", "synthtext", "iiit5k", "icdar")
+INPUT_FORMATS = ("tsv", "jsonl", "lmdb", "mjsynth", "synthtext", "iiit5k", "icdar",
+                 "svt")
 
 
 def _lines(path: str) -> Iterator[tuple[int, bytes]]:
@@ -169,7 +172,8 @@ def read_mjsynth(path: str, image_root: str | None = None) -> Iterator[RawItem]:
 
 
 READERS = {"tsv": read_tsv, "jsonl": read_jsonl, "lmdb": read_lmdb, "mjsynth": read_mjsynth,
-           "synthtext": read_synthtext, "iiit5k": read_iiit5k, "icdar": read_icdar}
+           "synthtext": read_synthtext, "iiit5k": read_iiit5k, "icdar": read_icdar,
+           "svt": read_svt}
 
 
 def read_items(input_format: str, path: str, image_root: str | None = None) -> Iterator[RawItem]:

@@ -10,7 +10,8 @@ from typing import Iterator
 
 import numpy as np
 
-from pipelines.validation import RawItem, RecordError
+from pipelines.matlab import load_mat
+from pipelines.validation import LabelFileError, RawItem, RecordError
 from textscanner import storage
 
 GT_VARIABLES = ("imnames", "wordBB", "charBB", "txt")
@@ -18,20 +19,14 @@ GT_VARIABLES = ("imnames", "wordBB", "charBB", "txt")
 
 def load_ground_truth(path: str) -> dict[str, np.ndarray]:
     """gt.mat's four cell arrays, each flattened to one entry per scene."""
-    try:
-        from scipy.io import loadmat
-    except ImportError:
-        raise RuntimeError("reading SynthText's gt.mat needs scipy: "
-                           "pip install 'textscanner-tf[synthtext]'") from None
-    with storage.open_file(path, "rb") as f:
-        mat = loadmat(f, variable_names=GT_VARIABLES)
+    mat = load_mat(path, GT_VARIABLES, extra="synthtext")
     missing = [name for name in GT_VARIABLES if name not in mat]
     if missing:
-        raise ValueError(f"{path}: not SynthText's gt.mat, no variable(s) {missing}")
+        raise LabelFileError(f"{path}: not SynthText's gt.mat, no variable(s) {missing}")
     cells = {name: mat[name].reshape(-1) for name in GT_VARIABLES}
     counts = {name: len(cell) for name, cell in cells.items()}
     if len(set(counts.values())) != 1:
-        raise ValueError(f"{path}: the variables hold different numbers of scenes: {counts}")
+        raise LabelFileError(f"{path}: the variables hold different numbers of scenes: {counts}")
     return cells
 
 

@@ -27,6 +27,10 @@ MIN_BOX_AREA = 0.25  # pixels^2
 _KEEP_FORMATS = {"JPEG", "PNG", "BMP"}
 
 
+class LabelFileError(ValueError):
+    """A label file that is not of the format asked for: nothing in it can be converted."""
+
+
 class RecordError(Exception):
     """A sample that cannot be used; `reason` is a short machine-readable code."""
 

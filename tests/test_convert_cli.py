@@ -151,3 +151,19 @@ def test_default_worker_count_reports_bad_lines(tmp_path, fmt):
     strict = run_main("convert", f"--input_format={fmt}", f"--input={tmp_path}/labels.{fmt}",
                       f"--output={tmp_path}/s", "--strict", check=False, timeout=HANG_SECONDS)
     assert strict.returncode == 1
+
+
+@pytest.mark.parametrize("fmt, content, reason", [
+    ("svt", b"<tagset><image>", "not well-formed XML"),
+    ("iiit5k", b"MATLAB 5.0 MAT-file, truncated", "not a MATLAB file scipy reads"),
+])
+def test_a_label_file_of_another_kind_ends_convert_with_one_line(tmp_path, fmt, content,
+                                                                 reason):
+    """Named with the reason, as bad records are, and no traceback."""
+    pytest.importorskip("scipy.io")
+    (tmp_path / "labels").write_bytes(content)
+    out = run_main("convert", f"--input_format={fmt}", f"--input={tmp_path}/labels",
+                   f"--output={tmp_path}/c", check=False, timeout=HANG_SECONDS)
+    assert out.returncode == 1
+    assert f"main.py convert: error: {tmp_path}/labels: {reason}" in out.stderr
+    assert "Traceback" not in out.stderr
