@@ -64,7 +64,13 @@ def read_image(item: RawItem) -> bytes:
     try:
         return storage.read_bytes(item.image_path)
     except FileNotFoundError:
-        raise RecordError("missing_image", f"no such file {item.image_path}") from None
+        # A label file written on Windows names `images\a.png`; a real file name on Linux
+        # holds a backslash so rarely that the path with slashes is the one meant.
+        slashed = item.image_path.replace("\\", "/")
+        if slashed != item.image_path and storage.exists(slashed):
+            return storage.read_bytes(slashed)
+        tried = f" (nor {slashed})" if slashed != item.image_path else ""
+        raise RecordError("missing_image", f"no such file {item.image_path}{tried}") from None
     except OSError as e:
         raise RecordError("missing_image", f"cannot read {item.image_path}: {e}") from None
 

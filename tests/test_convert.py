@@ -363,3 +363,14 @@ def test_mixed_file_converts_identically_serial_and_parallel(tmp_path, image_dir
     assert [open(p, "rb").read() for p in serial.shards] == \
         [open(p, "rb").read() for p in parallel.shards]
     assert serial.errors == parallel.errors
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_windows_paths_in_a_label_file_find_their_images(tmp_path, image_dir, workers):
+    write_image(image_dir / "a.png", 40, 16)
+    (tmp_path / "labels.tsv").write_text("images\\a.png\tok\nimages\\none.png\tx\n")
+    report, out = _convert("tsv", tmp_path / "labels.tsv", tmp_path, num_workers=workers)
+    assert [r.text for r in _read_all(out)] == ["ok"]
+    (error,) = report.errors
+    assert error["reason"] == "missing_image"
+    assert error["message"].endswith(f"images\\none.png (nor {tmp_path}/images/none.png)")
