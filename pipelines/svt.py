@@ -21,7 +21,8 @@ RECTANGLE_FIELDS = ("x", "y", "width", "height")
 
 
 def load_images(path: str) -> list[ElementTree.Element]:
-    """The file's `<image>` elements; ValueError naming the file when it is not SVT's XML."""
+    """The file's `<image>` elements; LabelFileError naming the file when it is not SVT's
+    XML."""
     with storage.open_file(path, "rb") as f:
         data = f.read()
     try:
@@ -30,7 +31,7 @@ def load_images(path: str) -> list[ElementTree.Element]:
         raise LabelFileError(f"{path}: not well-formed XML ({e})") from None
     if root.tag != "tagset":
         raise LabelFileError(f"{path}: not Street View Text's XML, whose root is <tagset>, "
-                         f"not <{root.tag}>")
+                             f"not <{root.tag}>")
     return root.findall("image")
 
 
