@@ -361,8 +361,10 @@ def test_source_weights_set_the_share_of_each_glob(tmp_path):
     pattern = f"{tmp_path / 'big-*'},{tmp_path / 'small-*'}"
 
     def small_share(**kw) -> float:
+        # Small images and no XLA: the shares are decided before any pixel is touched.
         pipe = _pipeline(pattern, global_batch_size=20, is_training=True, seed=3,
-                         include_strings=True, **kw)
+                         include_strings=True, image_height=32, image_width=128,
+                         jit_compile=False, **kw)
         texts = [t for b in pipe().take(20) for t in b["text"].numpy()]
         return texts.count(b"sm") / len(texts)
 
