@@ -1,7 +1,8 @@
 """Label sources for `convert`: tsv, jsonl, LMDB, MJSynth's folder layout, ICDAR's
-word-recognition gt.txt, SynthText's gt.mat (`pipelines/synthtext.py`), IIIT5K's .mat
-files (`pipelines/iiit5k.py`) and Street View Text's XML (`pipelines/svt.py`), each
-yielding RawItems in order."""
+word-recognition gt.txt, and the scene layouts whose words are cut out: ICDAR's localisation
+gt_*.txt (`pipelines/icdar_scenes.py`), SynthText's gt.mat (`pipelines/synthtext.py`) and
+Street View Text's XML (`pipelines/svt.py`); IIIT5K's .mat files (`pipelines/iiit5k.py`).
+Each yields RawItems in order."""
 
 from __future__ import annotations
 
@@ -10,37 +11,24 @@ import os
 import re
 from typing import Iterator
 
+from pipelines.icdar_scenes import read_icdar_scenes
 from pipelines.iiit5k import read_iiit5k
+from pipelines.label_lines import decode_line, label_lines
 from pipelines.svt import read_svt
 from pipelines.synthtext import read_synthtext
 from pipelines.validation import RawItem, RecordError
 from textscanner import storage
 
 INPUT_FORMATS = ("tsv", "jsonl", "lmdb", "mjsynth", "synthtext", "iiit5k", "icdar",
-                 "svt")
-
-
-def _lines(path: str) -> Iterator[tuple[int, bytes]]:
-    with storage.open_file(path, "rb") as f:
-        for line_no, raw in enumerate(f, 1):
-            raw = raw.rstrip(b"\r\n")
-            if raw.strip():
-                yield line_no, raw
-
-
-def _decode_line(raw: bytes) -> tuple[str, RecordError | None]:
-    try:  # utf-8-sig: a byte-order mark that Windows editors write first is not the path's
-        return raw.decode("utf-8-sig"), None
-    except UnicodeDecodeError as e:
-        return "", RecordError("bad_utf8", f"line is not UTF-8 ({e.reason} at byte {e.start})")
+                 "icdar_scenes", "svt")
 
 
 def read_tsv(path: str, image_root: str | None = None) -> Iterator[RawItem]:
     """`relative/path.png<TAB>text` per line."""
     root = image_root or storage.dirname(path)
-    for line_no, raw in _lines(path):
+    for line_no, raw in label_lines(path):
         source = f"{path}:{line_no}"
-        line, error = _decode_line(raw)
+        line, error = decode_line(raw)
         if error is None and "\t" not in line:
             error = RecordError("missing_tab", f"no TAB between image path and text: {line!r}")
         if error is not None:
@@ -53,9 +41,9 @@ def read_tsv(path: str, image_root: str | None = None) -> Iterator[RawItem]:
 def read_jsonl(path: str, image_root: str | None = None) -> Iterator[RawItem]:
     """`{"image": ..., "text": ..., "char_boxes": [...]}` per line (char_boxes optional)."""
     root = image_root or storage.dirname(path)
-    for line_no, raw in _lines(path):
+    for line_no, raw in label_lines(path):
         source = f"{path}:{line_no}"
-        line, error = _decode_line(raw)
+        line, error = decode_line(raw)
         obj = None
         if error is None:
             try:
@@ -99,7 +87,7 @@ def read_lmdb(path: str, image_root: str | None = None) -> Iterator[RawItem]:
                 elif label is None:
                     error = RecordError("bad_text", f"no key {label_key.decode()}")
                 if error is None:
-                    text, error = _decode_line(bytes(label))
+                    text, error = decode_line(bytes(label))
                 if error is not None:
                     yield RawItem(source=source, error=error)
                     continue
@@ -134,9 +122,9 @@ def read_icdar(path: str, image_root: str | None = None) -> Iterator[RawItem]:
     """The ICDAR Robust Reading word-recognition layout (2013 focused, 2015 incidental
     text, ...): a `gt.txt` of `word_1.png, "Tiredness"` lines beside the word images."""
     root = image_root or storage.dirname(path)
-    for line_no, raw in _lines(path):
+    for line_no, raw in label_lines(path):
         source = f"{path}:{line_no}"
-        line, error = _decode_line(raw)
+        line, error = decode_line(raw)
         fields = None if error else icdar_fields(line)
         if error is None and fields is None:
             error = RecordError("malformed_line", f'expected `<image>, "<text>"`, got {line!r}')
@@ -152,9 +140,9 @@ def read_mjsynth(path: str, image_root: str | None = None) -> Iterator[RawItem]:
     35885` lines, the word in each image's file name. Word images only: no character boxes
     (training learns their positions through mutual supervision)."""
     root = image_root or storage.dirname(path)
-    for line_no, raw in _lines(path):
+    for line_no, raw in label_lines(path):
         source = f"{path}:{line_no}"
-        line, error = _decode_line(raw)
+        line, error = decode_line(raw)
         fields = line.split()
         if error is None and not (len(fields) == 1
                                   or (len(fields) == 2 and fields[1].lstrip("-").isdigit())):
@@ -173,7 +161,7 @@ def read_mjsynth(path: str, image_root: str | None = None) -> Iterator[RawItem]:
 
 READERS = {"tsv": read_tsv, "jsonl": read_jsonl, "lmdb": read_lmdb, "mjsynth": read_mjsynth,
            "synthtext": read_synthtext, "iiit5k": read_iiit5k, "icdar": read_icdar,
-           "svt": read_svt}
+           "icdar_scenes": read_icdar_scenes, "svt": read_svt}
 
 
 def read_items(input_format: str, path: str, image_root: str | None = None) -> Iterator[RawItem]:

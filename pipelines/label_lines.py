@@ -1,0 +1,25 @@
+"""Line-based label files: their non-blank lines, each decoded as UTF-8 or given a reason."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from pipelines.validation import RecordError
+from textscanner import storage
+
+
+def label_lines(path: str) -> Iterator[tuple[int, bytes]]:
+    """(line number from 1, the line's bytes without its end) for every non-blank line."""
+    with storage.open_file(path, "rb") as f:
+        for line_no, raw in enumerate(f, 1):
+            raw = raw.rstrip(b"\r\n")
+            if raw.strip():
+                yield line_no, raw
+
+
+def decode_line(raw: bytes) -> tuple[str, RecordError | None]:
+    """The line as text, or "" and the reason it is not UTF-8."""
+    try:  # utf-8-sig: a byte-order mark that Windows editors write first is not the path's
+        return raw.decode("utf-8-sig"), None
+    except UnicodeDecodeError as e:
+        return "", RecordError("bad_utf8", f"line is not UTF-8 ({e.reason} at byte {e.start})")
