@@ -6,6 +6,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from PIL import Image
+
 from pipelines import convert
 from pipelines.records import WordRecord
 from pipelines.report import ConversionReport
@@ -27,6 +29,20 @@ def block_word(text: str, width: int = 160, height: int = 40, seed: int = 0,
         quads.append([x0, y0, x1, y0, x1, y1, x0, y1])
     return WordRecord(image=encode_image(image), height=height, width=width, text=text,
                       source=f"blocks:{seed}", char_boxes=np.array(quads) if with_boxes else None)
+
+
+def save_affine_word_scene(path, offset: np.ndarray, linear: np.ndarray,
+                           crop_size: tuple[int, int], size: tuple[int, int]) -> None:
+    """A grey scene (`size` = width, height) holding a word crop of `crop_size` drawn by the
+    affine map scene = offset + linear @ crop: the crop's left half black, its right half
+    white. Cutting the word out must give back those halves."""
+    (crop_w, crop_h), (width, height) = crop_size, size
+    ys, xs = np.mgrid[0:height, 0:width] + 0.5
+    crop = (np.stack([xs, ys], -1) - offset) @ np.linalg.inv(linear).T
+    u, v = crop[..., 0], crop[..., 1]
+    inside = (u >= 0) & (u < crop_w) & (v >= 0) & (v < crop_h)
+    pixels = np.where(inside, np.where(u < crop_w / 2, 0, 255), 128).astype(np.uint8)
+    Image.fromarray(np.stack([pixels] * 3, -1)).save(path, quality=95)
 
 
 def write_records(prefix: str, records: list[WordRecord], num_shards: int = 2) -> list[str]:

@@ -10,6 +10,7 @@ from PIL import Image
 
 from pipelines.icdar_scenes import quad_fields, read_icdar_scenes
 from pipelines.validation import LabelFileError
+from tests.helpers import save_affine_word_scene
 from tests.test_convert import _convert, _read_all
 
 # A 100 x 30 word drawn into its scene by an affine map: scene = OFFSET + LINEAR @ crop.
@@ -23,16 +24,8 @@ def _quad() -> list[float]:
     return (corners @ LINEAR.T + OFFSET).reshape(-1).tolist()
 
 
-def _scene(path, size=(240, 120)):
-    """Grey; inside the word's quadrilateral the crop's left half black, its right half
-    white."""
-    width, height = size
-    ys, xs = np.mgrid[0:height, 0:width] + 0.5
-    crop = (np.stack([xs, ys], -1) - OFFSET) @ np.linalg.inv(LINEAR).T
-    u, v = crop[..., 0], crop[..., 1]
-    inside = (u >= 0) & (u < CROP_W) & (v >= 0) & (v < CROP_H)
-    pixels = np.where(inside, np.where(u < CROP_W / 2, 0, 255), 128).astype(np.uint8)
-    Image.fromarray(np.stack([pixels] * 3, -1)).save(path)
+def _scene(path):
+    save_affine_word_scene(path, OFFSET, LINEAR, (CROP_W, CROP_H), (240, 120))
 
 
 def _line(quad, text):

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from pipelines.rectify import apply_homography, homography
+from tests.helpers import save_affine_word_scene
 from tests.test_convert import _convert, _read_all
 
 scipy_io = pytest.importorskip("scipy.io")
@@ -26,16 +27,8 @@ def _to_scene(points: np.ndarray) -> np.ndarray:
     return points.reshape(-1, 2) @ LINEAR.T + OFFSET
 
 
-def _scene_with_hello(path, size=(240, 160)):
-    """Grey scene; inside the word's quadrilateral the crop's left half is black, its right
-    half white."""
-    width, height = size
-    ys, xs = np.mgrid[0:height, 0:width] + 0.5
-    crop = (np.stack([xs, ys], -1) - OFFSET) @ np.linalg.inv(LINEAR).T
-    u, v = crop[..., 0], crop[..., 1]
-    inside = (u >= 0) & (u < CROP_W) & (v >= 0) & (v < CROP_H)
-    pixels = np.where(inside, np.where(u < CROP_W / 2, 0, 255), 128).astype(np.uint8)
-    Image.fromarray(np.stack([pixels] * 3, -1)).save(path, quality=95)
+def _scene_with_hello(path):
+    save_affine_word_scene(path, OFFSET, LINEAR, (CROP_W, CROP_H), (240, 160))
 
 
 def _bb(quads):
