@@ -3,7 +3,8 @@ ICDAR export and other labelling tools write it too): one `gt_img_1.txt` per sce
 `img_1.jpg`, one word per line, `x1,y1,x2,y2,x3,y3,x4,y4,transcription`, the word's
 quadrilateral clockwise from its top-left corner in image pixels, then its text (which may
 hold commas); `###` marks a word nobody could read. One RawItem per word: the scene and the
-quadrilateral, cut out upright during validation as SynthText's words are."""
+quadrilateral, cut out upright during validation as SynthText's words are. The multilingual
+sets (MLT 2017, 2019) put the word's script between the corners and the text."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from textscanner import storage
 
 IMAGE_EXTENSIONS = (".jpg", ".png", ".jpeg", ".gif", ".bmp", ".JPG", ".PNG", ".JPEG")
 UNREADABLE = "###"
+# The script field of MLT's lines, `x1,...,y4,Latin,text`.
+MLT_SCRIPTS = frozenset({"Arabic", "Latin", "Chinese", "Japanese", "Korean", "Bangla", "Hindi",
+                         "Symbols", "Mixed", "None"})
 
 
 def ground_truth_files(path: str) -> list[str]:
@@ -40,8 +44,8 @@ def scene_image(ground_truth: str, root: str) -> str:
 
 
 def quad_fields(line: str) -> tuple[np.ndarray, str] | None:
-    """`x1,y1,...,x4,y4,text` -> (the quadrilateral [8], clockwise, the text), or None for a
-    line of another form."""
+    """`x1,y1,...,x4,y4,text` (or MLT's `x1,...,y4,script,text`) -> (the quadrilateral [8],
+    clockwise, the text), or None for a line of another form."""
     fields = line.split(",", 8)
     if len(fields) != 9:
         return None
@@ -56,7 +60,8 @@ def quad_fields(line: str) -> tuple[np.ndarray, str] | None:
                   * points[:, 1])
     if turn < 0:
         quad = points[[0, 3, 2, 1]].reshape(8)
-    return quad, fields[8].strip()
+    script, comma, text = fields[8].partition(",")
+    return quad, (text if comma and script in MLT_SCRIPTS else fields[8]).strip()
 
 
 def read_icdar_scenes(path: str, image_root: str | None = None) -> Iterator[RawItem]:

@@ -53,6 +53,10 @@ def test_quad_fields_keep_commas_in_the_text_and_turn_corners_clockwise():
     assert text == "a,b" and quad.tolist() == [0, 0, 10, 0, 10, 5, 0, 5]
     quad, _ = quad_fields("0,0,0,5,10,5,10,0,x")  # the other way round, from the same corner
     assert quad.tolist() == [0, 0, 10, 0, 10, 5, 0, 5]
+    assert quad_fields("0,0,10,0,10,5,0,5,Chinese,中文")[1] == "中文"  # MLT's script field
+    assert quad_fields("0,0,10,0,10,5,0,5,None,###")[1] == "###"
+    assert quad_fields("0,0,10,0,10,5,0,5,Latin")[1] == "Latin"  # a word, not a script
+    assert quad_fields("0,0,10,0,10,5,0,5,Paris,France")[1] == "Paris,France"
     for bad in ("0,0,10,0,10,5,0,5", "0,0,10,0,10,5,0,x,word", ""):
         assert quad_fields(bad) is None, bad
 
