@@ -16,7 +16,7 @@ from pipelines.iiit5k import read_iiit5k
 from pipelines.label_lines import decode_line, label_lines
 from pipelines.svt import read_svt
 from pipelines.synthtext import read_synthtext
-from pipelines.validation import RawItem, RecordError
+from pipelines.validation import LabelFileError, RawItem, RecordError
 from textscanner import storage
 
 INPUT_FORMATS = ("tsv", "jsonl", "lmdb", "mjsynth", "synthtext", "iiit5k", "icdar",
@@ -76,7 +76,8 @@ def read_lmdb(path: str, image_root: str | None = None) -> Iterator[RawItem]:
         with env.begin(write=False) as txn:
             raw_count = txn.get(b"num-samples")
             if raw_count is None:
-                raise ValueError(f"{path}: LMDB has no 'num-samples' key")
+                raise LabelFileError(f"{path}: an LMDB without the 'num-samples' key of "
+                                     "deep-text-recognition-benchmark's layout")
             for index in range(1, int(raw_count) + 1):
                 image_key, label_key = b"image-%09d" % index, b"label-%09d" % index
                 source = f"{path}#{image_key.decode()}"

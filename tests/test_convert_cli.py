@@ -156,12 +156,19 @@ def test_default_worker_count_reports_bad_lines(tmp_path, fmt):
 @pytest.mark.parametrize("fmt, content, reason", [
     ("svt", b"<tagset><image>", "not well-formed XML"),
     ("iiit5k", b"MATLAB 5.0 MAT-file, truncated", "not a MATLAB file scipy reads"),
+    ("lmdb", None, "an LMDB without the 'num-samples' key"),
 ])
 def test_a_label_file_of_another_kind_ends_convert_with_one_line(tmp_path, fmt, content,
                                                                  reason):
     """Named with the reason, as bad records are, and no traceback."""
-    pytest.importorskip("scipy.io")
-    (tmp_path / "labels").write_bytes(content)
+    if content is None:  # an LMDB that holds something else
+        lmdb = pytest.importorskip("lmdb")
+        with lmdb.open(str(tmp_path / "labels"), map_size=1 << 20) as env, \
+                env.begin(write=True) as txn:
+            txn.put(b"other-key", b"1")
+    else:
+        pytest.importorskip("scipy.io")
+        (tmp_path / "labels").write_bytes(content)
     out = run_main("convert", f"--input_format={fmt}", f"--input={tmp_path}/labels",
                    f"--output={tmp_path}/c", check=False, timeout=HANG_SECONDS)
     assert out.returncode == 1
