@@ -41,8 +41,10 @@ flags.DEFINE_bool("unread_symbols", True, "Punctuation and symbols that the char
 flags.DEFINE_integer("min_length", 1, "synth: shortest word.", lower_bound=1)
 flags.DEFINE_integer("max_length", 12, "synth: longest word.", lower_bound=1, upper_bound=NUM_SLOTS)
 flags.DEFINE_enum("input_format", "tsv", list(INPUT_FORMATS), "convert: label format.")
-flags.DEFINE_string("input", None, "convert: label file (tsv, jsonl), LMDB folder, MJSynth "
-                    "annotation file or SynthText gt.mat.")
+flags.DEFINE_string("input", None, "convert: what --input_format reads (docs/interfaces.md): "
+                    "a tsv or jsonl file, an LMDB folder, MJSynth's annotation file, "
+                    "SynthText's gt.mat, an IIIT5K .mat, ICDAR's gt.txt or 2003 word.xml, "
+                    "a folder of ICDAR scene gt_*.txt, or SVT's XML.")
 flags.DEFINE_string("image_root", None, "convert: folder image paths are relative to "
                                         "(default: the label file's folder).")
 flags.DEFINE_bool("strict", False, "convert: exit non-zero on any rejected sample.")

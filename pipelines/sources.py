@@ -1,8 +1,8 @@
 """Label sources for `convert`: tsv, jsonl, LMDB, MJSynth's folder layout, ICDAR's
-word-recognition gt.txt, and the scene layouts whose words are cut out: ICDAR's localisation
-gt_*.txt (`pipelines/icdar_scenes.py`), SynthText's gt.mat (`pipelines/synthtext.py`) and
-Street View Text's XML (`pipelines/svt.py`); IIIT5K's .mat files (`pipelines/iiit5k.py`).
-Each yields RawItems in order."""
+word-recognition gt.txt and 2003's word.xml (`pipelines/icdar2003.py`), and the scene
+layouts whose words are cut out: ICDAR's localisation gt_*.txt (`pipelines/icdar_scenes.py`),
+SynthText's gt.mat (`pipelines/synthtext.py`) and Street View Text's XML (`pipelines/svt.py`);
+IIIT5K's .mat files (`pipelines/iiit5k.py`). Each yields RawItems in order."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import os
 import re
 from typing import Iterator
 
+from pipelines.icdar2003 import read_icdar2003_words
 from pipelines.icdar_scenes import read_icdar_scenes
 from pipelines.iiit5k import read_iiit5k
 from pipelines.label_lines import decode_line, label_lines
@@ -120,8 +121,12 @@ def icdar_fields(line: str) -> tuple[str, str] | None:
 
 
 def read_icdar(path: str, image_root: str | None = None) -> Iterator[RawItem]:
-    """The ICDAR Robust Reading word-recognition layout (2013 focused, 2015 incidental
-    text, ...): a `gt.txt` of `word_1.png, "Tiredness"` lines beside the word images."""
+    """The ICDAR Robust Reading word-recognition layouts: a `gt.txt` of `word_1.png,
+    "Tiredness"` lines beside the word images (2011, 2013 focused, 2015 incidental text),
+    or 2003's `word.xml` (`pipelines/icdar2003.py`)."""
+    if path.lower().endswith(".xml"):
+        yield from read_icdar2003_words(path, image_root)
+        return
     root = image_root or storage.dirname(path)
     for line_no, raw in label_lines(path):
         source = f"{path}:{line_no}"

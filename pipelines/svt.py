@@ -14,7 +14,8 @@ from typing import Iterator
 
 import numpy as np
 
-from pipelines.validation import LabelFileError, RawItem, RecordError
+from pipelines.validation import RawItem, RecordError
+from pipelines.xml_files import load_root
 from textscanner import storage
 
 RECTANGLE_FIELDS = ("x", "y", "width", "height")
@@ -23,20 +24,11 @@ RECTANGLE_FIELDS = ("x", "y", "width", "height")
 def load_images(path: str) -> list[ElementTree.Element]:
     """The file's `<image>` elements; LabelFileError naming the file when it is not SVT's
     XML."""
-    with storage.open_file(path, "rb") as f:
-        data = f.read()
-    try:
-        root = ElementTree.fromstring(data)
-    except ElementTree.ParseError as e:
-        raise LabelFileError(f"{path}: not well-formed XML ({e})") from None
-    if root.tag != "tagset":
-        raise LabelFileError(f"{path}: not Street View Text's XML, whose root is <tagset>, "
-                             f"not <{root.tag}>")
-    return root.findall("image")
+    return load_root(path, "tagset", "Street View Text's XML").findall("image")
 
 
-def _number(rectangle: ElementTree.Element, name: str, default: str | None = None) -> float:
-    raw = rectangle.get(name, default)
+def _number(rectangle: ElementTree.Element, name: str) -> float:
+    raw = rectangle.get(name)
     try:
         value = float(raw)
     except (TypeError, ValueError):
@@ -49,11 +41,9 @@ def _number(rectangle: ElementTree.Element, name: str, default: str | None = Non
 def rectangle_quad(rectangle: ElementTree.Element) -> np.ndarray:
     """A `<taggedRectangle>`'s box as a quadrilateral [8], clockwise from the top-left."""
     x, y, width, height = (_number(rectangle, name) for name in RECTANGLE_FIELDS)
-    # ICDAR 2003's files share this layout and may turn a box; its crop would not be upright.
-    rotation = _number(rectangle, "rotation", "0")
-    if rotation != 0:
-        raise RecordError("bad_boxes", f"rectangle rotated by {rotation:g} degrees: only "
-                                       "upright rectangles are read")
+    # ICDAR 2003's files of this layout give a few boxes a `rotation` and an `offset`. The
+    # common tools that cut its words out ignore both and cut x, y, width, height upright;
+    # so does this, so that a score here compares with theirs.
     return np.array([x, y, x + width, y, x + width, y + height, x, y + height], np.float64)
 
 

@@ -1,10 +1,12 @@
 """`convert --input_format=icdar`: the ICDAR word-recognition `gt.txt` (quoted, escaped
-labels, a byte-order mark first), every kind of bad line reported, serial and parallel."""
+labels, a byte-order mark first) and ICDAR 2003's `word.xml`, every kind of bad line or
+entry reported, serial and parallel."""
 
 import pytest
 from PIL import Image
 
-from pipelines.sources import icdar_fields
+from pipelines.sources import icdar_fields, read_items
+from pipelines.validation import LabelFileError
 from tests.test_convert import _convert, _read_all
 
 
@@ -39,3 +41,40 @@ def test_a_byte_order_mark_is_not_part_of_a_tsv_path(tmp_path):
     (tmp_path / "labels.tsv").write_bytes("\ufeffa.png\tok\n".encode())
     report, out = _convert("tsv", tmp_path / "labels.tsv", tmp_path)
     assert report.written == 1 and not report.errors
+
+
+def _write_word_xml(tmp_path) -> str:
+    """ICDAR 2003's word-recognition layout: `word.xml` beside `word/<n>/<m>.jpg` crops."""
+    (tmp_path / "word" / "1").mkdir(parents=True)
+    for i in (1, 2, 3):
+        Image.new("RGB", (40, 16), (250, 250, 250)).save(tmp_path / "word" / "1" / f"{i}.jpg")
+    entries = ['<image file="word/1/1.jpg" tag="Tiredness" />',
+               '<image file="word/1/2.jpg" tag="&quot;kills&quot;" />',
+               '<image file="word/1/3.jpg" />',
+               '<image tag="nofile" />',
+               '<image file="word/1/9.jpg" tag="gone" />',
+               '<image file="word/1/3.jpg" tag="" />']
+    path = tmp_path / "word.xml"
+    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<imagelist>\n'
+                    + "\n".join(entries) + "\n</imagelist>\n")
+    return str(path)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_icdar_2003_word_xml_converts_and_reports_bad_entries(tmp_path, workers):
+    report, out = _convert("icdar", _write_word_xml(tmp_path), tmp_path, num_workers=workers,
+                           evaluation_set=True)
+    records = {r.text: r for r in _read_all(out)}
+    assert sorted(records) == ['"kills"', "Tiredness"]
+    assert records["Tiredness"].image == (tmp_path / "word" / "1" / "1.jpg").read_bytes()
+    reasons = {e["source"].split("#", 1)[1]: e["reason"] for e in report.errors}
+    assert reasons == {"3:word/1/3.jpg": "malformed_entry", "4:": "malformed_entry",
+                       "5:word/1/9.jpg": "missing_image", "6:word/1/3.jpg": "empty_text"}
+
+
+def test_a_scene_file_given_as_icdar_2003_words_is_named_with_its_root(tmp_path):
+    path = tmp_path / "words.xml"
+    path.write_text("<tagset><image><imageName>a.jpg</imageName></image></tagset>")
+    with pytest.raises(LabelFileError, match="root is <imagelist>, not <tagset>") as raised:
+        list(read_items("icdar", str(path)))
+    assert str(path) in str(raised.value)

@@ -1,0 +1,24 @@
+"""Reading the XML label files of the benchmarks (Street View Text, ICDAR 2003): the whole
+file parsed, its root checked, and a file of another kind stopped with its name."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ElementTree
+
+from pipelines.validation import LabelFileError
+from textscanner import storage
+
+
+def load_root(path: str, root_tag: str, kind: str) -> ElementTree.Element:
+    """The root element of `path`; LabelFileError naming the file when it is not well-formed
+    XML or its root is not `<root_tag>` (`kind` names the layout that has that root)."""
+    with storage.open_file(path, "rb") as f:
+        data = f.read()
+    try:
+        root = ElementTree.fromstring(data)
+    except ElementTree.ParseError as e:
+        raise LabelFileError(f"{path}: not well-formed XML ({e})") from None
+    if root.tag != root_tag:
+        raise LabelFileError(f"{path}: not {kind}, whose root is <{root_tag}>, "
+                             f"not <{root.tag}>")
+    return root
