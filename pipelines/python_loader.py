@@ -30,7 +30,9 @@ def render_targets_vectorised_numpy(quads: np.ndarray, ids: np.ndarray,
     cross = ((nxt[..., 0] - shrunk[..., 0])[..., None, None] * (ys - shrunk[..., 1, None, None])
              - (nxt[..., 1] - shrunk[..., 1])[..., None, None] * (xs - shrunk[..., 0, None, None]))
     inside = np.all(cross >= 0, axis=1) | np.all(cross <= 0, axis=1)
-    slot = np.max(np.where(inside, np.arange(1, len(pts) + 1)[:, None, None], 0), axis=0)
+    # initial=0: a record without character boxes (word-only) has an empty class map.
+    slot = np.max(np.where(inside, np.arange(1, len(pts) + 1)[:, None, None], 0), axis=0,
+                  initial=0)
     class_map = np.concatenate([[0], ids])[slot]
     bw = 0.5 * (np.linalg.norm(pts[:, 1] - pts[:, 0], axis=-1)
                 + np.linalg.norm(pts[:, 2] - pts[:, 3], axis=-1))

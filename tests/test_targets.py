@@ -106,3 +106,17 @@ def test_num_slots_paints_only_the_first_characters_in_one_compiled_program():
         np.testing.assert_array_equal(got["order_map"], want["order_map"])
         np.testing.assert_allclose(got["loc_map"], want["loc_map"], atol=1e-6)  # XLA's exp
     assert render.experimental_get_tracing_count() == 1
+
+
+@pytest.mark.parametrize("name", ["axis_aligned", "rotated_quads", "overlapping", "no_boxes"])
+def test_the_python_baseline_renders_as_the_reference(name):
+    """`benchmark --what=input`'s Python loader (the baseline it measures against) draws the
+    same maps, a word-only record's empty ones included."""
+    from pipelines.python_loader import render_targets_vectorised_numpy
+    quads = np.array(CASES[name], np.float32).reshape(-1, 8)
+    ids = np.arange(len(quads)) % 36 + 1
+    class_map, order_map, loc_map = render_targets_vectorised_numpy(quads, ids, CFG)
+    ref = render_targets_numpy(quads, ids, CFG)
+    np.testing.assert_array_equal(class_map, ref["class_map"])
+    np.testing.assert_array_equal(order_map, ref["order_map"])
+    np.testing.assert_allclose(loc_map, ref["loc_map"], atol=1e-5)
