@@ -29,7 +29,8 @@ def convert_config() -> ConvertConfig:
                          charset=FLAGS.charset or None, image_root=FLAGS.image_root,
                          strict=FLAGS.strict, num_workers=FLAGS.num_workers,
                          evaluation_set=FLAGS.evaluation_set,
-                         unread_symbols=FLAGS.unread_symbols)
+                         unread_symbols=FLAGS.unread_symbols,
+                         max_image_height=FLAGS.max_image_height)
 
 
 def _require(*names: str) -> None:

@@ -6,6 +6,7 @@ from flags import checks
 from loops.options import (AUTO_PRECISION, CLUSTER_SOURCES, COLLECTIVES, DEFAULT_START_SHARE,
                            PRECISIONS, STRATEGIES)
 from pipelines.sources import INPUT_FORMATS
+from pipelines.stored_size import DEFAULT_MAX_HEIGHT
 from pipelines.synth_scene import STYLES
 from textscanner.config import (NUM_SLOTS, RECIPE_INPUT_HEIGHT, RECIPE_INPUT_WIDTH, LossConfig,
                                 ModelConfig)
@@ -48,6 +49,12 @@ flags.DEFINE_string("input", None, "convert: what --input_format reads (docs/int
 flags.DEFINE_string("image_root", None, "convert: folder image paths are relative to "
                                         "(default: the label file's folder).")
 flags.DEFINE_bool("strict", False, "convert: exit non-zero on any rejected sample.")
+flags.DEFINE_integer("max_image_height", DEFAULT_MAX_HEIGHT,
+                     "convert: a larger image is stored shrunk, its aspect and character boxes "
+                     "with it, until it is this high or four times this wide, whichever comes "
+                     "last: training decodes every image each time it draws it, and the model "
+                     "reads at most 64x256 pixels. 0: every image at its own size.",
+                     lower_bound=0)
 flags.DEFINE_bool("evaluation_set", False,
                   "convert: write an evaluation set: keep records whose text has characters "
                   f"outside --charset or more than {NUM_SLOTS} characters (evaluate scores "

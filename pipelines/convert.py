@@ -14,6 +14,7 @@ from pipelines.records import WordRecord
 from pipelines.report import ConversionReport
 from pipelines.shards import ShardedWriter
 from pipelines.sources import read_items
+from pipelines.stored_size import DEFAULT_MAX_HEIGHT
 from pipelines.parallel import ordered_map
 from pipelines.validation import describe_item, init_worker, validate_or_error
 from textscanner.charset import load_charset
@@ -40,6 +41,9 @@ class ConvertConfig:
     # Training labels lose the punctuation and symbols the charset lacks (and their boxes)
     # instead of the record being rejected: as `synth` draws them, and as benchmarks label.
     unread_symbols: bool = True
+    # Larger images are stored shrunk to what training can use (pipelines/stored_size.py);
+    # 0 keeps every image at its size.
+    max_image_height: int = DEFAULT_MAX_HEIGHT
 
 
 def write_records(results: Iterable[WordRecord | tuple[str, str, str]], output: str,
@@ -52,6 +56,7 @@ def write_records(results: Iterable[WordRecord | tuple[str, str, str]], output: 
                 report.relabelled += bool(result.unread)
                 report.without_boxes += result.char_boxes is None
                 report.turned_upright += result.turned_upright
+                report.shrunk += result.shrunk
             else:
                 report.add_error(*result)
         report.written = writer.count
@@ -79,7 +84,7 @@ def convert(config: ConvertConfig, boxer: WordOnlyBoxer | None = None) -> Conver
     items = read_items(config.input_format, config.input, config.image_root)
     results = ordered_map(validate_or_error, items, workers, init_worker,
                           (config.charset, config.max_length, config.evaluation_set,
-                           config.unread_symbols),
+                           config.unread_symbols, config.max_image_height),
                           describe=describe_item)
     if boxer is not None:
         results = boxer.fill(results)

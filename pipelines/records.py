@@ -23,6 +23,8 @@ class WordRecord:
     unread: str = ""
     # Whether `image` was turned upright as the source's EXIF orientation said (never stored).
     turned_upright: bool = False
+    # Whether `image` is stored smaller than the source (pipelines/stored_size.py; never stored).
+    shrunk: bool = False
 
     def __post_init__(self):
         if self.char_boxes is not None:

@@ -27,6 +27,8 @@ class ConversionReport:
     without_boxes: int = 0
     # Images stored turned as their EXIF orientation said (pipelines/orientation.py).
     turned_upright: int = 0
+    # Images stored smaller than their source, as training can use them (stored_size.py).
+    shrunk: int = 0
     errors: list[dict] = dataclasses.field(default_factory=list)
     shards: list[str] = dataclasses.field(default_factory=list)
     log_limit: int = 20
@@ -50,14 +52,15 @@ class ConversionReport:
                  f"word-only" if self.pseudo_boxed or self.left_word_only else "")
         turned = (f"; {self.turned_upright} image(s) turned upright as their EXIF orientation "
                   f"says" if self.turned_upright else "")
+        shrunk = (f"; {self.shrunk} large image(s) stored shrunk" if self.shrunk else "")
         return f"wrote {self.written} records to {len(self.shards)} shard(s){relabelled}{boxed}" \
-               f"{turned}; skipped {len(self.errors)} ({reasons})"
+               f"{turned}{shrunk}; skipped {len(self.errors)} ({reasons})"
 
     def to_json(self) -> dict:
         return {"written": self.written, "relabelled": self.relabelled,
                 "pseudo_boxed": self.pseudo_boxed, "left_word_only": self.left_word_only,
                 "without_boxes": self.without_boxes, "turned_upright": self.turned_upright,
-                "skipped": len(self.errors),
+                "shrunk": self.shrunk, "skipped": len(self.errors),
                 "skipped_by_reason": self.by_reason, "shards": self.shards,
                 "errors": self.errors}
 

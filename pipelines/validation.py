@@ -8,13 +8,14 @@ from __future__ import annotations
 import dataclasses
 import io
 import unicodedata
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from pipelines.orientation import upright
 from pipelines.records import WordRecord
+from pipelines.stored_size import shrink_factor, shrunk
 from textscanner import storage
 from textscanner.charset import Charset, normalize_text
 from textscanner.config import NUM_SLOTS
@@ -109,21 +110,40 @@ def decode_image(data: bytes) -> Image.Image:
     return image
 
 
-def validate_image(data: bytes) -> tuple[bytes, int, int, bool]:
-    """Returns (encoded bytes TensorFlow can decode to RGB, height, width, whether the image
-    was turned upright as its EXIF orientation says: see pipelines/orientation.py)."""
-    image, turned = upright(decode_image(data))
+class StoredImage(NamedTuple):
+    """An image as `convert` stores it, and the size of the image it was read from."""
+
+    data: bytes  # encoded, and TensorFlow decodes it to RGB
+    height: int
+    width: int
+    turned: bool  # turned upright as its EXIF orientation says (pipelines/orientation.py)
+    source_height: int
+    source_width: int
+
+
+def validate_image(data: bytes, max_height: int = 0) -> StoredImage:
+    """The image to store: the original bytes where TensorFlow reads them as they are,
+    re-encoded otherwise; shrunk (`pipelines/stored_size.py`) when `max_height` > 0 and it
+    is larger than that allows."""
+    decoded = decode_image(data)
+    image, turned = upright(decoded)
     width, height = image.size
     if width == 0 or height == 0:
         raise RecordError("empty_image", f"image has size {width}x{height}")
+    factor = shrink_factor(height, width, max_height)
+    if factor < 1.0:
+        small, small_height, small_width = shrunk(
+            _to_rgb8(image) if image.mode != "L" else image, factor,
+            jpeg=decoded.format == "JPEG")
+        return StoredImage(small, small_height, small_width, turned, height, width)
     frames = getattr(image, "n_frames", 1)
     keep = (not turned and image.format in _KEEP_FORMATS and image.mode in ("RGB", "L")
             and frames == 1 and not _is_16bit_png(data))
     if keep:
-        return data, height, width, turned
+        return StoredImage(data, height, width, turned, height, width)
     out = io.BytesIO()
     _to_rgb8(image).save(out, format="PNG")
-    return out.getvalue(), height, width, turned
+    return StoredImage(out.getvalue(), height, width, turned, height, width)
 
 
 def is_unread_symbol(char: str, charset: Charset) -> bool:
@@ -250,9 +270,11 @@ def validate_boxes(boxes: Any, text: str, width: int, height: int) -> np.ndarray
 
 
 def validate(item: RawItem, charset: Charset | None, max_length: int = NUM_SLOTS,
-             evaluation_set: bool = False, unread_symbols: bool = False) -> WordRecord:
+             evaluation_set: bool = False, unread_symbols: bool = False,
+             max_image_height: int = 0) -> WordRecord:
     """Raises RecordError with the reason; returns a WordRecord ready to serialize. With
-    `unread_symbols`, a training label's unread symbols and their boxes are left out."""
+    `unread_symbols`, a training label's unread symbols and their boxes are left out; with
+    `max_image_height`, a large image is stored shrunk, its boxes with it."""
     if item.error is not None:
         raise item.error
     text = validate_text(item.text, charset, max_length, evaluation_set, unread_symbols)
@@ -260,15 +282,19 @@ def validate(item: RawItem, charset: Charset | None, max_length: int = NUM_SLOTS
     if item.word_quad is not None:
         from pipelines.rectify import cut_out_word  # rectify builds on this module
         data, char_boxes = cut_out_word(data, item.image_path, item.word_quad, char_boxes)
-    data, height, width, turned = validate_image(data)
+    image = validate_image(data, max_image_height)
     full_text = normalize_text(item.text)  # the boxes are given for every character
     relabelled = len(full_text) != len(text)
-    boxes = validate_boxes(char_boxes, full_text, width, height)
-    if boxes is not None and relabelled:
-        boxes = boxes[read_characters(full_text, charset, unread_symbols)]
-    return WordRecord(image=data, height=height, width=width, text=text,
+    boxes = validate_boxes(char_boxes, full_text, image.source_width, image.source_height)
+    if boxes is not None:
+        boxes *= np.tile([image.width / image.source_width,
+                          image.height / image.source_height], 4).astype(np.float32)
+        if relabelled:
+            boxes = boxes[read_characters(full_text, charset, unread_symbols)]
+    return WordRecord(image=image.data, height=image.height, width=image.width, text=text,
                       source=item.source, char_boxes=boxes, unread=full_text if relabelled else "",
-                      turned_upright=turned)
+                      turned_upright=image.turned,
+                      shrunk=image.height < image.source_height)
 
 
 
@@ -277,16 +303,19 @@ _worker_charset: Charset | None = None
 _worker_max_length = NUM_SLOTS
 _worker_evaluation_set = False
 _worker_unread_symbols = False
+_worker_max_image_height = 0
 
 
 def init_worker(charset_spec: str | None, max_length: int, evaluation_set: bool = False,
-                unread_symbols: bool = False) -> None:
+                unread_symbols: bool = False, max_image_height: int = 0) -> None:
     from textscanner.charset import load_charset
     global _worker_charset, _worker_max_length, _worker_evaluation_set, _worker_unread_symbols
+    global _worker_max_image_height
     _worker_charset = load_charset(charset_spec) if charset_spec else None
     _worker_max_length = max_length
     _worker_evaluation_set = evaluation_set
     _worker_unread_symbols = unread_symbols
+    _worker_max_image_height = max_image_height
 
 
 def describe_item(item: RawItem) -> str:
@@ -298,6 +327,6 @@ def validate_or_error(item: RawItem) -> WordRecord | tuple[str, str, str]:
     """A WordRecord, or (source, reason, message) for a rejected item."""
     try:
         return validate(item, _worker_charset, _worker_max_length, _worker_evaluation_set,
-                        _worker_unread_symbols)
+                        _worker_unread_symbols, _worker_max_image_height)
     except RecordError as e:
         return item.source, e.reason, e.message
