@@ -16,7 +16,8 @@ from pipelines.shards import ShardedWriter
 from pipelines.sources import read_items
 from pipelines.stored_size import DEFAULT_MAX_HEIGHT
 from pipelines.parallel import ordered_map
-from pipelines.validation import describe_item, init_worker, validate_or_error
+from pipelines.validation import (ValidationOptions, describe_item, init_worker,
+                                  validate_or_error)
 from textscanner.charset import load_charset
 from textscanner.config import NUM_SLOTS
 
@@ -82,9 +83,9 @@ def convert(config: ConvertConfig, boxer: WordOnlyBoxer | None = None) -> Conver
     workers = config.num_workers or os.cpu_count() or 1
     start = time.perf_counter()
     items = read_items(config.input_format, config.input, config.image_root)
-    results = ordered_map(validate_or_error, items, workers, init_worker,
-                          (config.charset, config.max_length, config.evaluation_set,
-                           config.unread_symbols, config.max_image_height),
+    options = ValidationOptions(config.charset, config.max_length, config.evaluation_set,
+                                config.unread_symbols, config.max_image_height)
+    results = ordered_map(validate_or_error, items, workers, init_worker, (options,),
                           describe=describe_item)
     if boxer is not None:
         results = boxer.fill(results)

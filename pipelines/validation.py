@@ -269,20 +269,33 @@ def validate_boxes(boxes: Any, text: str, width: int, height: int) -> np.ndarray
     return np.asarray(quads, np.float32)
 
 
-def validate(item: RawItem, charset: Charset | None, max_length: int = NUM_SLOTS,
-             evaluation_set: bool = False, unread_symbols: bool = False,
-             max_image_height: int = 0) -> WordRecord:
-    """Raises RecordError with the reason; returns a WordRecord ready to serialize. With
-    `unread_symbols`, a training label's unread symbols and their boxes are left out; with
-    `max_image_height`, a large image is stored shrunk, its boxes with it."""
+@dataclasses.dataclass(frozen=True)
+class ValidationOptions:
+    """What `convert` asks of every record (ConvertConfig's part that its workers need)."""
+
+    charset: str | None = None  # a charset spec; None accepts any characters
+    max_length: int = NUM_SLOTS
+    # Keep texts the charset cannot spell fully (scored against their normalised text).
+    evaluation_set: bool = False
+    # Leave a training label's unread symbols and their boxes out instead of rejecting it.
+    unread_symbols: bool = False
+    # Store a larger image shrunk, its boxes with it (pipelines/stored_size.py); 0: never.
+    max_image_height: int = 0
+
+
+def validate(item: RawItem, charset: Charset | None,
+             options: ValidationOptions = ValidationOptions()) -> WordRecord:
+    """Raises RecordError with the reason; returns a WordRecord ready to serialize, its text
+    checked against `charset` (loaded from `options.charset`)."""
     if item.error is not None:
         raise item.error
-    text = validate_text(item.text, charset, max_length, evaluation_set, unread_symbols)
+    text = validate_text(item.text, charset, options.max_length, options.evaluation_set,
+                         options.unread_symbols)
     data, char_boxes = read_image(item), item.char_boxes
     if item.word_quad is not None:
         from pipelines.rectify import cut_out_word  # rectify builds on this module
         data, char_boxes = cut_out_word(data, item.image_path, item.word_quad, char_boxes)
-    image = validate_image(data, max_image_height)
+    image = validate_image(data, options.max_image_height)
     full_text = normalize_text(item.text)  # the boxes are given for every character
     relabelled = len(full_text) != len(text)
     boxes = validate_boxes(char_boxes, full_text, image.source_width, image.source_height)
@@ -290,32 +303,23 @@ def validate(item: RawItem, charset: Charset | None, max_length: int = NUM_SLOTS
         boxes *= np.tile([image.width / image.source_width,
                           image.height / image.source_height], 4).astype(np.float32)
         if relabelled:
-            boxes = boxes[read_characters(full_text, charset, unread_symbols)]
+            boxes = boxes[read_characters(full_text, charset, options.unread_symbols)]
     return WordRecord(image=image.data, height=image.height, width=image.width, text=text,
                       source=item.source, char_boxes=boxes, unread=full_text if relabelled else "",
                       turned_upright=image.turned,
                       shrunk=image.height < image.source_height)
 
 
-
 # Per-process state for parallel validation (see pipelines.parallel.ordered_map).
+_worker_options = ValidationOptions()
 _worker_charset: Charset | None = None
-_worker_max_length = NUM_SLOTS
-_worker_evaluation_set = False
-_worker_unread_symbols = False
-_worker_max_image_height = 0
 
 
-def init_worker(charset_spec: str | None, max_length: int, evaluation_set: bool = False,
-                unread_symbols: bool = False, max_image_height: int = 0) -> None:
+def init_worker(options: ValidationOptions) -> None:
     from textscanner.charset import load_charset
-    global _worker_charset, _worker_max_length, _worker_evaluation_set, _worker_unread_symbols
-    global _worker_max_image_height
-    _worker_charset = load_charset(charset_spec) if charset_spec else None
-    _worker_max_length = max_length
-    _worker_evaluation_set = evaluation_set
-    _worker_unread_symbols = unread_symbols
-    _worker_max_image_height = max_image_height
+    global _worker_options, _worker_charset
+    _worker_options = options
+    _worker_charset = load_charset(options.charset) if options.charset else None
 
 
 def describe_item(item: RawItem) -> str:
@@ -326,7 +330,6 @@ def describe_item(item: RawItem) -> str:
 def validate_or_error(item: RawItem) -> WordRecord | tuple[str, str, str]:
     """A WordRecord, or (source, reason, message) for a rejected item."""
     try:
-        return validate(item, _worker_charset, _worker_max_length, _worker_evaluation_set,
-                        _worker_unread_symbols, _worker_max_image_height)
+        return validate(item, _worker_charset, _worker_options)
     except RecordError as e:
         return item.source, e.reason, e.message
