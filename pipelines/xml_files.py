@@ -9,9 +9,14 @@ from pipelines.validation import LabelFileError
 from textscanner import storage
 
 
+# The input format that reads each benchmark's XML, by its root element.
+FORMAT_BY_ROOT = {"tagset": "svt", "imagelist": "icdar"}
+
+
 def load_root(path: str, root_tag: str, kind: str) -> ElementTree.Element:
     """The root element of `path`; LabelFileError naming the file when it is not well-formed
-    XML or its root is not `<root_tag>` (`kind` names the layout that has that root)."""
+    XML or its root is not `<root_tag>` (`kind` names the layout that has that root, and the
+    message names the input format that reads the root it has, if one does)."""
     with storage.open_file(path, "rb") as f:
         data = f.read()
     try:
@@ -19,6 +24,8 @@ def load_root(path: str, root_tag: str, kind: str) -> ElementTree.Element:
     except ElementTree.ParseError as e:
         raise LabelFileError(f"{path}: not well-formed XML ({e})") from None
     if root.tag != root_tag:
+        other = FORMAT_BY_ROOT.get(root.tag)
+        hint = f" (--input_format={other} reads that)" if other else ""
         raise LabelFileError(f"{path}: not {kind}, whose root is <{root_tag}>, "
-                             f"not <{root.tag}>")
+                             f"not <{root.tag}>{hint}")
     return root

@@ -75,6 +75,7 @@ def test_icdar_2003_word_xml_converts_and_reports_bad_entries(tmp_path, workers)
 def test_a_scene_file_given_as_icdar_2003_words_is_named_with_its_root(tmp_path):
     path = tmp_path / "words.xml"
     path.write_text("<tagset><image><imageName>a.jpg</imageName></image></tagset>")
-    with pytest.raises(LabelFileError, match="root is <imagelist>, not <tagset>") as raised:
+    with pytest.raises(LabelFileError, match=r"root is <imagelist>, not <tagset> "
+                                             r"\(--input_format=svt reads that\)") as raised:
         list(read_items("icdar", str(path)))
     assert str(path) in str(raised.value)
