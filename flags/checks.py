@@ -7,6 +7,7 @@ starts; a failing one ends the run with one line naming the flag and the rule (s
 
 from __future__ import annotations
 
+import codecs
 import importlib.util
 import os
 import pkgutil
@@ -53,6 +54,14 @@ def _numbers(values: list[str], kind, name: str) -> list:
         return [kind(v) for v in values]
     except ValueError:
         raise flags.ValidationError(f"takes comma-separated {name}, got {','.join(values)!r}")
+
+
+def check_encoding(name: str) -> None:
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        raise flags.ValidationError(f"{name!r} is not a text encoding Python knows (utf-8, "
+                                    "gbk, latin-1, cp1252, shift_jis, ...)") from None
 
 
 def check_loss_weights(values: list[str]) -> None:
@@ -204,6 +213,7 @@ def register() -> None:
     _check("charset", check_charset)
     _check("input", check_existing_path)
     _check("image_root", check_existing_path)
+    _check("label_encoding", check_encoding)
     _check("font", check_fonts)
     _check("backbone_weights", check_existing_path)
     _check("init_checkpoint", check_init_checkpoint)

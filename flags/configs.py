@@ -30,7 +30,8 @@ def convert_config() -> ConvertConfig:
                          strict=FLAGS.strict, num_workers=FLAGS.num_workers,
                          evaluation_set=FLAGS.evaluation_set,
                          unread_symbols=FLAGS.unread_symbols,
-                         max_image_height=FLAGS.max_image_height)
+                         max_image_height=FLAGS.max_image_height,
+                         label_encoding=FLAGS.label_encoding)
 
 
 def _require(*names: str) -> None:

@@ -5,6 +5,7 @@ from absl import flags
 from flags import checks
 from loops.options import (AUTO_PRECISION, CLUSTER_SOURCES, COLLECTIVES, DEFAULT_START_SHARE,
                            PRECISIONS, STRATEGIES)
+from pipelines.label_lines import DEFAULT_ENCODING
 from pipelines.sources import INPUT_FORMATS
 from pipelines.stored_size import DEFAULT_MAX_HEIGHT
 from pipelines.synth_scene import STYLES
@@ -48,6 +49,10 @@ flags.DEFINE_string("input", None, "convert: what --input_format reads (docs/int
                     "a folder of ICDAR scene gt_*.txt, or SVT's XML.")
 flags.DEFINE_string("image_root", None, "convert: folder image paths are relative to "
                                         "(default: the label file's folder).")
+flags.DEFINE_string("label_encoding", DEFAULT_ENCODING,
+                    "convert: the text encoding of the labels of tsv, jsonl, LMDB, MJSynth and "
+                    "ICDAR's text files (gbk, latin-1, cp1252, shift_jis, ...); a byte-order "
+                    "mark before UTF-8 is skipped. The XML and MATLAB formats carry their own.")
 flags.DEFINE_bool("strict", False, "convert: exit non-zero on any rejected sample.")
 flags.DEFINE_integer("max_image_height", DEFAULT_MAX_HEIGHT,
                      "convert: a larger image is stored shrunk, its aspect and character boxes "

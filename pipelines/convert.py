@@ -13,6 +13,7 @@ from pipelines import schema
 from pipelines.records import WordRecord
 from pipelines.report import ConversionReport
 from pipelines.shards import ShardedWriter
+from pipelines.label_lines import DEFAULT_ENCODING
 from pipelines.sources import read_items
 from pipelines.stored_size import DEFAULT_MAX_HEIGHT
 from pipelines.parallel import ordered_map
@@ -45,6 +46,7 @@ class ConvertConfig:
     # Larger images are stored shrunk to what training can use (pipelines/stored_size.py);
     # 0 keeps every image at its size.
     max_image_height: int = DEFAULT_MAX_HEIGHT
+    label_encoding: str = DEFAULT_ENCODING  # of text labels (sources.TEXT_LABEL_FORMATS)
 
 
 def write_records(results: Iterable[WordRecord | tuple[str, str, str]], output: str,
@@ -82,7 +84,8 @@ def convert(config: ConvertConfig, boxer: WordOnlyBoxer | None = None) -> Conver
         load_charset(config.charset)  # fail early on a bad charset spec
     workers = config.num_workers or os.cpu_count() or 1
     start = time.perf_counter()
-    items = read_items(config.input_format, config.input, config.image_root)
+    items = read_items(config.input_format, config.input, config.image_root,
+                       config.label_encoding)
     options = ValidationOptions(config.charset, config.max_length, config.evaluation_set,
                                 config.unread_symbols, config.max_image_height)
     results = ordered_map(validate_or_error, items, workers, init_worker, (options,),

@@ -13,7 +13,7 @@ from typing import Iterator
 
 import numpy as np
 
-from pipelines.label_lines import decode_line, label_lines
+from pipelines.label_lines import DEFAULT_ENCODING, decode_line, label_lines
 from pipelines.validation import LabelFileError, RawItem, RecordError
 from textscanner import storage
 
@@ -64,14 +64,15 @@ def quad_fields(line: str) -> tuple[np.ndarray, str] | None:
     return quad, (text if comma and script in MLT_SCRIPTS else fields[8]).strip()
 
 
-def read_icdar_scenes(path: str, image_root: str | None = None) -> Iterator[RawItem]:
+def read_icdar_scenes(path: str, image_root: str | None = None,
+                      encoding: str = DEFAULT_ENCODING) -> Iterator[RawItem]:
     """One RawItem per word line of a `gt_*.txt` file, or of every such file in a folder;
     scene images under `image_root` (default: the files' folder)."""
     for ground_truth in ground_truth_files(path):
         image = scene_image(ground_truth, image_root or storage.dirname(ground_truth))
         for line_no, raw in label_lines(ground_truth):
             source = f"{ground_truth}:{line_no}"
-            line, error = decode_line(raw)
+            line, error = decode_line(raw, encoding)
             fields = None if error else quad_fields(line)
             if error is None and fields is None:
                 error = RecordError("malformed_line", "expected `x1,y1,x2,y2,x3,y3,x4,y4,"

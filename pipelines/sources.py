@@ -14,7 +14,7 @@ from typing import Iterator
 from pipelines.icdar2003 import read_icdar2003_words
 from pipelines.icdar_scenes import read_icdar_scenes
 from pipelines.iiit5k import read_iiit5k
-from pipelines.label_lines import decode_line, label_lines
+from pipelines.label_lines import DEFAULT_ENCODING, decode_line, label_lines
 from pipelines.svt import read_svt
 from pipelines.synthtext import read_synthtext
 from pipelines.validation import LabelFileError, RawItem, RecordError
@@ -24,12 +24,13 @@ INPUT_FORMATS = ("tsv", "jsonl", "lmdb", "mjsynth", "synthtext", "iiit5k", "icda
                  "icdar_scenes", "svt")
 
 
-def read_tsv(path: str, image_root: str | None = None) -> Iterator[RawItem]:
+def read_tsv(path: str, image_root: str | None = None,
+             encoding: str = DEFAULT_ENCODING) -> Iterator[RawItem]:
     """`relative/path.png<TAB>text` per line."""
     root = image_root or storage.dirname(path)
     for line_no, raw in label_lines(path):
         source = f"{path}:{line_no}"
-        line, error = decode_line(raw)
+        line, error = decode_line(raw, encoding)
         if error is None and "\t" not in line:
             error = RecordError("missing_tab", f"no TAB between image path and text: {line!r}")
         if error is not None:
@@ -39,12 +40,13 @@ def read_tsv(path: str, image_root: str | None = None) -> Iterator[RawItem]:
         yield RawItem(source=source, text=text, image_path=os.path.join(root, rel))
 
 
-def read_jsonl(path: str, image_root: str | None = None) -> Iterator[RawItem]:
+def read_jsonl(path: str, image_root: str | None = None,
+               encoding: str = DEFAULT_ENCODING) -> Iterator[RawItem]:
     """`{"image": ..., "text": ..., "char_boxes": [...]}` per line (char_boxes optional)."""
     root = image_root or storage.dirname(path)
     for line_no, raw in label_lines(path):
         source = f"{path}:{line_no}"
-        line, error = decode_line(raw)
+        line, error = decode_line(raw, encoding)
         obj = None
         if error is None:
             try:
@@ -61,7 +63,8 @@ def read_jsonl(path: str, image_root: str | None = None) -> Iterator[RawItem]:
                       char_boxes=obj.get("char_boxes"))
 
 
-def read_lmdb(path: str, image_root: str | None = None) -> Iterator[RawItem]:
+def read_lmdb(path: str, image_root: str | None = None,
+              encoding: str = DEFAULT_ENCODING) -> Iterator[RawItem]:
     """deep-text-recognition-benchmark layout: num-samples, image-%09d, label-%09d (1-based)."""
     del image_root
     try:
@@ -89,7 +92,7 @@ def read_lmdb(path: str, image_root: str | None = None) -> Iterator[RawItem]:
                 elif label is None:
                     error = RecordError("bad_text", f"no key {label_key.decode()}")
                 if error is None:
-                    text, error = decode_line(bytes(label))
+                    text, error = decode_line(bytes(label), encoding)
                 if error is not None:
                     yield RawItem(source=source, error=error)
                     continue
@@ -120,17 +123,18 @@ def icdar_fields(line: str) -> tuple[str, str] | None:
     return name.strip(), text
 
 
-def read_icdar(path: str, image_root: str | None = None) -> Iterator[RawItem]:
+def read_icdar(path: str, image_root: str | None = None,
+               encoding: str = DEFAULT_ENCODING) -> Iterator[RawItem]:
     """The ICDAR Robust Reading word-recognition layouts: a `gt.txt` of `word_1.png,
     "Tiredness"` lines beside the word images (2011, 2013 focused, 2015 incidental text),
     or 2003's `word.xml` (`pipelines/icdar2003.py`)."""
-    if path.lower().endswith(".xml"):
+    if path.lower().endswith(".xml"):  # XML declares its own encoding
         yield from read_icdar2003_words(path, image_root)
         return
     root = image_root or storage.dirname(path)
     for line_no, raw in label_lines(path):
         source = f"{path}:{line_no}"
-        line, error = decode_line(raw)
+        line, error = decode_line(raw, encoding)
         fields = None if error else icdar_fields(line)
         if error is None and fields is None:
             error = RecordError("malformed_line", f'expected `<image>, "<text>"`, got {line!r}')
@@ -141,14 +145,15 @@ def read_icdar(path: str, image_root: str | None = None) -> Iterator[RawItem]:
         yield RawItem(source=source, text=text, image_path=os.path.join(root, name))
 
 
-def read_mjsynth(path: str, image_root: str | None = None) -> Iterator[RawItem]:
+def read_mjsynth(path: str, image_root: str | None = None,
+                 encoding: str = DEFAULT_ENCODING) -> Iterator[RawItem]:
     """MJSynth (Jaderberg et al.): an annotation file of `./2911/6/77_heretical_35885.jpg
     35885` lines, the word in each image's file name. Word images only: no character boxes
     (training learns their positions through mutual supervision)."""
     root = image_root or storage.dirname(path)
     for line_no, raw in label_lines(path):
         source = f"{path}:{line_no}"
-        line, error = decode_line(raw)
+        line, error = decode_line(raw, encoding)
         fields = line.split()
         if error is None and not (len(fields) == 1
                                   or (len(fields) == 2 and fields[1].lstrip("-").isdigit())):
@@ -170,7 +175,15 @@ READERS = {"tsv": read_tsv, "jsonl": read_jsonl, "lmdb": read_lmdb, "mjsynth": r
            "icdar_scenes": read_icdar_scenes, "svt": read_svt}
 
 
-def read_items(input_format: str, path: str, image_root: str | None = None) -> Iterator[RawItem]:
+# The formats whose labels are text in a file or LMDB, read in `encoding`; the XML and MATLAB
+# formats carry their own.
+TEXT_LABEL_FORMATS = ("tsv", "jsonl", "lmdb", "mjsynth", "icdar", "icdar_scenes")
+
+
+def read_items(input_format: str, path: str, image_root: str | None = None,
+               encoding: str = DEFAULT_ENCODING) -> Iterator[RawItem]:
     if input_format not in READERS:
         raise ValueError(f"unknown input format {input_format!r}; choose one of {INPUT_FORMATS}")
+    if input_format in TEXT_LABEL_FORMATS:
+        return READERS[input_format](path, image_root, encoding)
     return READERS[input_format](path, image_root)

@@ -140,6 +140,8 @@ def _report_folder(tmp_path):
     (["train", "--backbone=vgg"], "--backbone", "unknown backbone 'vgg'"),
     (["train", "--order_channels=8,16"], "--order_channels", "3 positive integers"),
     (["convert", "--input=/no/such/labels.tsv", "--output=x"], "--input", "does not exist"),
+    (["convert", "--input=/", "--output=x", "--label_encoding=klingon"], "--label_encoding",
+     "not a text encoding"),
     (["train", "--model_dir=m"], "--train_data", "needs"),
     (["train", "--init_checkpoint=pretrained:nope"], "--init_checkpoint",
      "no pretrained model 'nope'; shipped: pretrained:"),
