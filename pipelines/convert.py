@@ -10,13 +10,13 @@ import time
 from typing import Iterable, Protocol
 
 from pipelines import schema
+from pipelines.label_lines import DEFAULT_ENCODING
+from pipelines.parallel import ordered_map
 from pipelines.records import WordRecord
 from pipelines.report import ConversionReport
 from pipelines.shards import ShardedWriter
-from pipelines.label_lines import DEFAULT_ENCODING
 from pipelines.sources import read_items
 from pipelines.stored_size import DEFAULT_MAX_HEIGHT
-from pipelines.parallel import ordered_map
 from pipelines.validation import (ValidationOptions, describe_item, init_worker,
                                   validate_or_error)
 from textscanner.charset import load_charset
