@@ -17,6 +17,7 @@ from absl import flags
 
 from loops import pretrained
 from pipelines.source_shares import SHARE_RULES, names_a_share_rule
+from pipelines.sources import SUBSET_FORMATS
 from pipelines.tfrecord_files import NotATFRecordFile, expand_patterns
 from textscanner import storage
 from textscanner.charset import NAMED_CHARSETS, load_charset
@@ -194,6 +195,14 @@ def check_pseudo_boxes_for_training(values: dict) -> bool:
     return True
 
 
+def check_subset_format(values: dict) -> bool:
+    if values["subset"] and values["input_format"] not in SUBSET_FORMATS:
+        raise flags.ValidationError(f"--subset picks a set of a file that holds several "
+                                    f"({', '.join(SUBSET_FORMATS)}), not of "
+                                    f"--input_format={values['input_format']}")
+    return True
+
+
 def check_lengths(values: dict) -> bool:
     if values["min_length"] > values["max_length"]:
         raise flags.ValidationError(f"--min_length={values['min_length']} is more than "
@@ -226,6 +235,7 @@ def register() -> None:
     for name in ("data", "train_data", "eval_data"):
         _check(name, check_record_globs)
     _check("train_data_weights", check_source_weights)
+    flags.register_multi_flags_validator(["subset", "input_format"], check_subset_format)
     flags.register_multi_flags_validator(["min_length", "max_length"], check_lengths)
     flags.register_multi_flags_validator(["train_data", "train_data_weights"],
                                          check_one_weight_per_glob)

@@ -31,7 +31,7 @@ def convert_config() -> ConvertConfig:
                          evaluation_set=FLAGS.evaluation_set,
                          unread_symbols=FLAGS.unread_symbols,
                          max_image_height=FLAGS.max_image_height,
-                         label_encoding=FLAGS.label_encoding)
+                         label_encoding=FLAGS.label_encoding, subset=FLAGS.subset or None)
 
 
 def _require(*names: str) -> None:

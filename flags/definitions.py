@@ -46,9 +46,12 @@ flags.DEFINE_enum("input_format", "tsv", list(INPUT_FORMATS), "convert: label fo
 flags.DEFINE_string("input", None, "convert: what --input_format reads (docs/interfaces.md): "
                     "a tsv or jsonl file, an LMDB folder, MJSynth's annotation file, "
                     "SynthText's gt.mat, an IIIT5K .mat, ICDAR's gt.txt or 2003 word.xml, "
-                    "a folder of ICDAR scene gt_*.txt, or SVT's XML.")
+                    "a folder of ICDAR scene gt_*.txt, SVT's XML, or COCO-Text's or "
+                    "TextOCR's JSON.")
 flags.DEFINE_string("image_root", None, "convert: folder image paths are relative to "
                                         "(default: the label file's folder).")
+flags.DEFINE_string("subset", None, "convert: the set to read of a label file that holds "
+                    "several: COCO-Text's cocotext.v2.json holds train and val (empty: all).")
 flags.DEFINE_string("label_encoding", DEFAULT_ENCODING,
                     "convert: the text encoding of the labels of tsv, jsonl, LMDB, MJSynth and "
                     "ICDAR's text files (gbk, latin-1, cp1252, shift_jis, ...); a byte-order "

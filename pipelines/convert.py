@@ -47,6 +47,7 @@ class ConvertConfig:
     # 0 keeps every image at its size.
     max_image_height: int = DEFAULT_MAX_HEIGHT
     label_encoding: str = DEFAULT_ENCODING  # of text labels (sources.TEXT_LABEL_FORMATS)
+    subset: str | None = None  # the set to read of a file that holds several (COCO-Text)
 
 
 def write_records(results: Iterable[WordRecord | tuple[str, str, str]], output: str,
@@ -85,7 +86,7 @@ def convert(config: ConvertConfig, boxer: WordOnlyBoxer | None = None) -> Conver
     workers = config.num_workers or os.cpu_count() or 1
     start = time.perf_counter()
     items = read_items(config.input_format, config.input, config.image_root,
-                       config.label_encoding)
+                       config.label_encoding, config.subset)
     options = ValidationOptions(config.charset, config.max_length, config.evaluation_set,
                                 config.unread_symbols, config.max_image_height)
     results = ordered_map(validate_or_error, items, workers, init_worker, (options,),

@@ -1,8 +1,9 @@
 """Label sources for `convert`: tsv, jsonl, LMDB, MJSynth's folder layout, ICDAR's
 word-recognition gt.txt and 2003's word.xml (`pipelines/icdar2003.py`), and the scene
 layouts whose words are cut out: ICDAR's localisation gt_*.txt (`pipelines/icdar_scenes.py`),
-SynthText's gt.mat (`pipelines/synthtext.py`) and Street View Text's XML (`pipelines/svt.py`);
-IIIT5K's .mat files (`pipelines/iiit5k.py`). Each yields RawItems in order."""
+SynthText's gt.mat (`pipelines/synthtext.py`), Street View Text's XML (`pipelines/svt.py`)
+and COCO-Text's and TextOCR's JSON (`pipelines/coco_text.py`); IIIT5K's .mat files
+(`pipelines/iiit5k.py`). Each yields RawItems in order."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import os
 import re
 from typing import Iterator
 
+from pipelines.coco_text import read_coco_text
 from pipelines.icdar2003 import read_icdar2003_words
 from pipelines.icdar_scenes import read_icdar_scenes
 from pipelines.iiit5k import read_iiit5k
@@ -21,7 +23,7 @@ from pipelines.validation import LabelFileError, RawItem, RecordError
 from textscanner import storage
 
 INPUT_FORMATS = ("tsv", "jsonl", "lmdb", "mjsynth", "synthtext", "iiit5k", "icdar",
-                 "icdar_scenes", "svt")
+                 "icdar_scenes", "svt", "coco_text")
 
 
 def read_tsv(path: str, image_root: str | None = None,
@@ -172,18 +174,24 @@ def read_mjsynth(path: str, image_root: str | None = None,
 
 READERS = {"tsv": read_tsv, "jsonl": read_jsonl, "lmdb": read_lmdb, "mjsynth": read_mjsynth,
            "synthtext": read_synthtext, "iiit5k": read_iiit5k, "icdar": read_icdar,
-           "icdar_scenes": read_icdar_scenes, "svt": read_svt}
+           "icdar_scenes": read_icdar_scenes, "svt": read_svt, "coco_text": read_coco_text}
 
 
-# The formats whose labels are text in a file or LMDB, read in `encoding`; the XML and MATLAB
-# formats carry their own.
+# The formats whose labels are text in a file or LMDB, read in `encoding`; the XML, JSON and
+# MATLAB formats carry their own.
 TEXT_LABEL_FORMATS = ("tsv", "jsonl", "lmdb", "mjsynth", "icdar", "icdar_scenes")
+# The formats whose one file holds several sets, of which `subset` picks one.
+SUBSET_FORMATS = ("coco_text",)
 
 
 def read_items(input_format: str, path: str, image_root: str | None = None,
-               encoding: str = DEFAULT_ENCODING) -> Iterator[RawItem]:
+               encoding: str = DEFAULT_ENCODING, subset: str | None = None
+               ) -> Iterator[RawItem]:
     if input_format not in READERS:
         raise ValueError(f"unknown input format {input_format!r}; choose one of {INPUT_FORMATS}")
+    options = {}
     if input_format in TEXT_LABEL_FORMATS:
-        return READERS[input_format](path, image_root, encoding)
-    return READERS[input_format](path, image_root)
+        options["encoding"] = encoding
+    if input_format in SUBSET_FORMATS:
+        options["subset"] = subset
+    return READERS[input_format](path, image_root, **options)

@@ -142,6 +142,8 @@ def _report_folder(tmp_path):
     (["convert", "--input=/no/such/labels.tsv", "--output=x"], "--input", "does not exist"),
     (["convert", "--input=/", "--output=x", "--label_encoding=klingon"], "--label_encoding",
      "not a text encoding"),
+    (["convert", "--input=/", "--output=x", "--subset=val"], "--subset",
+     "not of --input_format=tsv"),
     (["train", "--model_dir=m"], "--train_data", "needs"),
     (["train", "--init_checkpoint=pretrained:nope"], "--init_checkpoint",
      "no pretrained model 'nope'; shipped: pretrained:"),
