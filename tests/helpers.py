@@ -54,3 +54,14 @@ def compiled_inference(model: keras.Model) -> tf.types.experimental.PolymorphicF
     """`model(images, training=False)` as a tf.function, as evaluation and serving run it
     (and cheaper than eagerly, where the GRU's loop is hundreds of single-op dispatches)."""
     return tf.function(lambda images: model(images, training=False))
+
+
+def assert_label_file_error(read, path, content: str, message: str) -> None:
+    """A label file holding `content` stops `read` with LabelFileError naming the file and
+    matching `message`."""
+    import pytest
+    from pipelines.validation import LabelFileError
+    path.write_text(content)
+    with pytest.raises(LabelFileError, match=message) as raised:
+        list(read(str(path)))
+    assert str(path) in str(raised.value)

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from pipelines.coco_text import read_coco_text
-from pipelines.validation import LabelFileError
+from tests.helpers import assert_label_file_error
 from tests.test_convert import _convert, _read_all
 from tests.test_svt import _photo
 
@@ -91,8 +91,4 @@ def test_textocr_layout_names_its_illegible_words(tmp_path):
     ('{"images": [], "annotations": []}', "whose JSON object holds imgs, anns, imgToAnns"),
 ])
 def test_a_file_of_another_layout_is_named_with_the_reason(tmp_path, content, message):
-    path = tmp_path / "labels.json"
-    path.write_text(content)
-    with pytest.raises(LabelFileError, match=message) as raised:
-        list(read_coco_text(str(path)))
-    assert str(path) in str(raised.value)
+    assert_label_file_error(read_coco_text, tmp_path / "labels.json", content, message)

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from pipelines.sources import icdar_fields, read_items
-from pipelines.validation import LabelFileError
+from tests.helpers import assert_label_file_error
 from tests.test_convert import _convert, _read_all
 
 
@@ -73,9 +73,7 @@ def test_icdar_2003_word_xml_converts_and_reports_bad_entries(tmp_path, workers)
 
 
 def test_a_scene_file_given_as_icdar_2003_words_is_named_with_its_root(tmp_path):
-    path = tmp_path / "words.xml"
-    path.write_text("<tagset><image><imageName>a.jpg</imageName></image></tagset>")
-    with pytest.raises(LabelFileError, match=r"root is <imagelist>, not <tagset> "
-                                             r"\(--input_format=svt reads that\)") as raised:
-        list(read_items("icdar", str(path)))
-    assert str(path) in str(raised.value)
+    assert_label_file_error(
+        lambda path: read_items("icdar", path), tmp_path / "words.xml",
+        "<tagset><image><imageName>a.jpg</imageName></image></tagset>",
+        r"root is <imagelist>, not <tagset> \(--input_format=svt reads that\)")

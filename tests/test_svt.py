@@ -10,6 +10,7 @@ from PIL import Image
 
 from pipelines.rectify import clip_upright_rectangle
 from pipelines.svt import read_svt
+from tests.helpers import assert_label_file_error
 from tests.test_convert import _convert, _read_all
 
 PHOTO_W, PHOTO_H = 200, 100
@@ -110,8 +111,4 @@ def test_svt_converts_words_and_reports_bad_entries(tmp_path, workers):
     ("<annotations><image/></annotations>", "root is <tagset>, not <annotations>"),
 ])
 def test_a_file_that_is_not_svt_xml_is_named_with_the_reason(tmp_path, content, message):
-    path = tmp_path / "test.xml"
-    path.write_text(content)
-    with pytest.raises(ValueError, match=message) as raised:
-        list(read_svt(str(path)))
-    assert str(path) in str(raised.value)
+    assert_label_file_error(read_svt, tmp_path / "test.xml", content, message)
