@@ -68,10 +68,12 @@ def read_coco_text(path: str, image_root: str | None = None,
     annotations = load_annotations(path)
     anns, by_image = annotations["anns"], annotations["imgToAnns"]
     for image_id, image in annotations["imgs"].items():
+        image = image if isinstance(image, dict) else {}  # its words: malformed_entry
         if subset and image.get("set") != subset:
             continue
         name = image.get("file_name") or image.get("filename") or ""
-        for ann_id in by_image.get(str(image_id), []):
+        ann_ids = by_image.get(str(image_id), [])
+        for ann_id in ann_ids if isinstance(ann_ids, list) else [ann_ids]:
             source = f"{path}#{ann_id}:{name}"
             annotation = anns.get(str(ann_id))
             try:

@@ -66,7 +66,8 @@ def test_coco_text_converts_words_of_one_set_and_reports_bad_annotations(tmp_pat
 
 
 def test_textocr_layout_names_its_illegible_words(tmp_path):
-    """TextOCR: string ids, `.` for a word nobody could read, polygons beside the bbox."""
+    """TextOCR: string ids, `.` for a word nobody could read, polygons beside the bbox; an
+    image entry that is not an object has its words reported."""
     (tmp_path / "train").mkdir()
     _photo(tmp_path / "train" / "a4ea732cd3d5948a.jpg")
     anns = dict([
@@ -75,11 +76,14 @@ def test_textocr_layout_names_its_illegible_words(tmp_path):
         _annotation("a4ea732cd3d5948a_2", "a4ea732cd3d5948a", [40, 60, 50, 20], "."),
     ])
     imgs = {"a4ea732cd3d5948a": {"id": "a4ea732cd3d5948a", "set": "train",
-                                 "file_name": "train/a4ea732cd3d5948a.jpg"}}
+                                 "file_name": "train/a4ea732cd3d5948a.jpg"},
+            "broken": "not an image entry"}
     path = tmp_path / "TextOCR_0.1_train.json"
     path.write_text(json.dumps({"anns": anns, "imgs": imgs, "imgToAnns": {
-        "a4ea732cd3d5948a": ["a4ea732cd3d5948a_1", "a4ea732cd3d5948a_2"]}}))
+        "a4ea732cd3d5948a": ["a4ea732cd3d5948a_1", "a4ea732cd3d5948a_2"],
+        "broken": "broken_1"}}))
     items = list(read_coco_text(str(path)))
+    assert len(items) == 3 and items[2].error.reason == "malformed_entry"
     assert items[0].text == "Living" and items[0].image_path == str(
         tmp_path / "train" / "a4ea732cd3d5948a.jpg")
     np.testing.assert_array_equal(items[0].word_quad, [40, 20, 120, 20, 120, 50, 40, 50])
