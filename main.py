@@ -35,7 +35,11 @@ def cmd_synth(args: list[str]) -> int:
     from pipelines.synth import write_synth
     config = configs.synth_config()
     configs.save_flags(os.path.dirname(os.path.abspath(config.output)))
-    report = write_synth(config)
+    try:
+        report = write_synth(config)
+    except (ValueError, FileNotFoundError) as e:  # its settings: fonts, style, language
+        print(f"main.py synth: error: {e}", file=sys.stderr)
+        return 1
     print(report.summary())
     return 0 if report.written else 1
 

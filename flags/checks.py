@@ -11,11 +11,13 @@ import codecs
 import importlib.util
 import os
 import pkgutil
+import shutil
 import sys
 
 from absl import flags
 
 from loops import pretrained
+from pipelines import fonts
 from pipelines.source_shares import SHARE_RULES, names_a_share_rule
 from pipelines.sources import SUBSET_FORMATS
 from pipelines.tfrecord_files import NotATFRecordFile, expand_patterns
@@ -124,10 +126,15 @@ def check_existing_path(path: str) -> None:
         raise flags.ValidationError(f"{path} does not exist")
 
 
-def check_fonts(paths: list[str]) -> None:
-    for path in paths:
-        if not os.path.isfile(path):
-            raise flags.ValidationError(f"font file {path} does not exist")
+def check_fonts(specs: list[str]) -> None:
+    for spec in specs:
+        if spec == fonts.SYSTEM_FONTS:
+            if shutil.which("fc-list") is None:
+                raise flags.ValidationError("system fonts are listed by fontconfig's fc-list, "
+                                            "which is not installed (apt-get install fontconfig)")
+        elif spec != fonts.DEFAULT_FONTS and not os.path.exists(spec):
+            raise flags.ValidationError(f"{spec} is neither a font file, a folder, "
+                                        f"{fonts.DEFAULT_FONTS!r} nor {fonts.SYSTEM_FONTS!r}")
 
 
 def check_init_checkpoint(value: str) -> None:

@@ -19,8 +19,10 @@ flags.DEFINE_integer("seed", 0, "Random seed (synth data, initialisation, shuffl
 flags.DEFINE_string("charset", "alnum36",
                     "alnum36 | alnum62 | printable94 | path to a UTF-8 file, one char per line. "
                     "convert: empty accepts any character.")
-flags.DEFINE_multi_string("font", [], "synth: font file (repeatable); default: 21 text faces that "
-                                 "matplotlib ships (DejaVu, STIX, Computer Modern) + Pillow's.")
+flags.DEFINE_multi_string("font", [], "synth (repeatable): a font file, a folder of them, "
+                         "'system' (every face fontconfig lists) or 'default' (the 94 faces of "
+                         "matplotlib, the font packages and Pillow; also with no --font). Faces "
+                         "that cannot draw the charset's characters are left out, and logged.")
 flags.DEFINE_integer("num_shards", 4, "synth/convert: number of output shards.", lower_bound=1)
 flags.DEFINE_integer("num_workers", 0, "synth/convert: worker processes (0: one per core).",
                      lower_bound=0)

@@ -1,4 +1,5 @@
-"""The faces `synth` draws with by default: files that pip installs, the same on every machine.
+"""The faces `synth` draws with: by default files that pip installs, the same on every machine;
+or the user's font files, folders of them, and every face fontconfig finds (`--font`).
 
 matplotlib (a dependency) ships DejaVu, STIX and Computer Modern; small font packages from
 PyPI (dependencies too, each a wheel of OFL-licensed files in `<package>/files/`) add modern
@@ -11,11 +12,21 @@ from __future__ import annotations
 
 import importlib.machinery
 import os
+import shutil
+import subprocess
+from typing import TYPE_CHECKING, Sequence
 
-__all__ = ["BUILTIN_FONT", "BUNDLED_FACES", "FONT_PACKAGES", "bundled_font_folder",
-           "default_fonts", "package_fonts"]
+if TYPE_CHECKING:
+    from PIL import ImageFont
+
+__all__ = ["BUILTIN_FONT", "BUNDLED_FACES", "DEFAULT_FONTS", "FONT_PACKAGES", "SYSTEM_FONTS",
+           "bundled_font_folder", "default_fonts", "expand_font_specs", "folder_fonts",
+           "load_font", "package_fonts", "system_fonts"]
 
 BUILTIN_FONT = "builtin"  # Pillow's own scalable font (no system font needed)
+# Words `--font` takes besides files and folders.
+DEFAULT_FONTS = "default"  # the faces below
+SYSTEM_FONTS = "system"  # every face fontconfig lists
 # matplotlib's text faces: sans, serif and monospace DejaVu; STIX (a Times-like serif);
 # Computer Modern roman, bold, italic, sans and typewriter. (Its other files are math
 # symbols and a last-resort glyph font.)
@@ -36,6 +47,9 @@ FONT_PACKAGES = (
     "font_intuitive",
 )
 _FONT_EXTENSIONS = (".ttf", ".otf")
+# What Pillow's FreeType draws, found in folders and fontconfig's list (a collection's
+# first face); bitmap and Type 1 files are left out.
+_SCALABLE_EXTENSIONS = (".ttf", ".otf", ".ttc", ".otc")
 
 
 def _package_folder(module: str) -> str | None:
@@ -81,3 +95,50 @@ def default_fonts() -> list[str]:
     folder = bundled_font_folder()
     return ([os.path.join(folder, name) for name in BUNDLED_FACES] + package_fonts()
             + [BUILTIN_FONT])
+
+
+def load_font(path: str, size: int) -> "ImageFont.FreeTypeFont":
+    """A face at `size` pixels, laid out glyph by glyph as `synth` draws (boxes per glyph)."""
+    from PIL import ImageFont  # here: the command line reads this module's names only
+    if path == BUILTIN_FONT:
+        return ImageFont.load_default(size=size)
+    return ImageFont.truetype(path, size=size, layout_engine=ImageFont.Layout.BASIC)
+
+
+def folder_fonts(folder: str) -> list[str]:
+    """Every scalable font file under `folder` (its subfolders too), sorted."""
+    found = []
+    for root, _, names in os.walk(folder):
+        found += [os.path.join(root, name) for name in names
+                  if os.path.splitext(name)[1].lower() in _SCALABLE_EXTENSIONS]
+    return sorted(found)
+
+
+def system_fonts() -> list[str]:
+    """Every scalable font file fontconfig lists (`fc-list`), sorted."""
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        raise FileNotFoundError("--font=system lists the machine's fonts with fontconfig's "
+                                "fc-list, which is not installed (apt-get install fontconfig); "
+                                "or name font files or folders")
+    listed = subprocess.run([fc_list, "--format=%{file}\n"], capture_output=True, text=True,
+                            timeout=120, check=True).stdout.splitlines()
+    return sorted({path for path in listed
+                   if os.path.splitext(path)[1].lower() in _SCALABLE_EXTENSIONS})
+
+
+def expand_font_specs(specs: Sequence[str]) -> list[str]:
+    """`--font`'s values as font files, in order, each once: a file as it is, a folder as
+    the font files under it, `default` as `default_fonts()`, `system` as `system_fonts()`.
+    No values: `default_fonts()`."""
+    fonts: list[str] = []
+    for spec in specs or [DEFAULT_FONTS]:
+        if spec == DEFAULT_FONTS:
+            fonts += default_fonts()
+        elif spec == SYSTEM_FONTS:
+            fonts += system_fonts()
+        elif os.path.isdir(spec):
+            fonts += folder_fonts(spec)
+        else:
+            fonts.append(spec)
+    return list(dict.fromkeys(fonts))

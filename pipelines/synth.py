@@ -14,9 +14,9 @@ import string
 from typing import Iterator, Sequence
 
 import numpy as np
-from PIL import ImageFont
 
-from pipelines.fonts import BUILTIN_FONT, default_fonts
+from pipelines.fonts import BUILTIN_FONT, expand_font_specs, load_font
+from pipelines.glyphs import select_fonts
 from pipelines.records import WordRecord
 from pipelines.synth_scene import STYLES, SceneEffects, photo_folder, photos
 from pipelines.camera import poor_capture, shake_and_glare
@@ -61,7 +61,10 @@ class SynthConfig:
     num_samples: int = 1000
     seed: int = 0
     charset: str = "alnum36"
-    fonts: tuple[str, ...] = ()  # TTF/OTF files; empty: `default_fonts()`
+    # Font files, folders of them, `default` (fonts.default_fonts()) and `system` (every
+    # face fontconfig lists); empty: `default`. Faces that cannot draw what synth draws
+    # for the charset are left out (pipelines/glyphs.py).
+    fonts: tuple[str, ...] = ()
     num_shards: int = 4
     num_workers: int = 0  # 0: one per core
     min_length: int = 1
@@ -196,12 +199,6 @@ def random_text(rng: np.random.Generator, alphabet: Sequence[str], min_len: int,
     return word
 
 
-def _load_font(path: str, size: int) -> ImageFont.FreeTypeFont:
-    if path == BUILTIN_FONT:
-        return ImageFont.load_default(size=size)
-    return ImageFont.truetype(path, size=size, layout_engine=ImageFont.Layout.BASIC)
-
-
 # Per-process state for parallel rendering.
 _state: dict = {}
 
@@ -218,12 +215,45 @@ def check_style(config: SynthConfig) -> SceneEffects:
 
 
 def check_fonts(config: SynthConfig) -> list[str]:
-    """The fonts to draw with; raises FileNotFoundError naming a missing font file."""
-    fonts = list(config.fonts) or default_fonts()
+    """The font files `config.fonts` names; raises FileNotFoundError naming a missing one."""
+    fonts = expand_font_specs(config.fonts)
     for path in fonts:
         if path != BUILTIN_FONT and not os.path.isfile(path):
             raise FileNotFoundError(f"font file not found: {path}")
     return fonts
+
+
+def drawn_characters(config: SynthConfig) -> set[str]:
+    """Every character synth may draw for `config`: the charset's (both cases of a
+    case-folded one) and, with `unread_symbols`, the symbols it draws unread."""
+    drawn = set(_alphabet(load_charset(config.charset)))
+    if config.unread_symbols and not config.clean:
+        drawn |= DRAWN_SYMBOLS
+    return drawn
+
+
+def choose_fonts(config: SynthConfig) -> list[str]:
+    """The faces of `config.fonts` that draw every character synth draws for the charset and
+    tell its classes apart; the others are logged. Raises ValueError when none does."""
+    charset = load_charset(config.charset)
+    known = set(charset.chars)
+
+    def read_as(char: str) -> str | None:
+        label = charset.prepare(char)
+        return label if label in known else None
+
+    fonts = check_fonts(config)
+    selection = select_fonts(fonts, drawn_characters(config), read_as)
+    if not selection.kept:
+        raise ValueError(f"no font of --font={','.join(config.fonts) or 'default'} can draw "
+                         f"what synth draws for charset {config.charset}: "
+                         f"{selection.describe_left_out()}; name faces that do with --font "
+                         f"(files, folders, or 'system')")
+    if selection.left_out:
+        log.warning("synth: %d of %d faces left out: %s", len(selection.left_out), len(fonts),
+                    selection.describe_left_out())
+    log.info("synth: drawing with %d faces", len(selection.kept))
+    return selection.kept
 
 
 def init_worker(config: SynthConfig) -> None:
@@ -267,7 +297,7 @@ def render_sample(index: int) -> WordRecord:
     drawn = random_text(rng, _state["alphabet"], config.min_length, config.max_length,
                         _state["words"], config.unread_symbols and not config.clean)
     font_path = _state["fonts"][rng.integers(len(_state["fonts"]))]
-    font = _load_font(font_path, int(rng.integers(config.min_font_size, config.max_font_size + 1)))
+    font = load_font(font_path, int(rng.integers(config.min_font_size, config.max_font_size + 1)))
     effects = STYLES[config.style]
     variant = WordVariant() if config.clean else _variant(config.seed, index, effects, font.size)
     word = render_word(drawn, font, rng, config.clean, config.max_rotation_degrees,
@@ -293,7 +323,9 @@ def render_samples(config: SynthConfig, start: int = 0) -> Iterator[WordRecord]:
     """Samples start .. start + num_samples - 1, rendered in parallel, in order."""
     from pipelines.parallel import ordered_map
     workers = config.num_workers or os.cpu_count() or 1
-    check_fonts(config)  # here, so that a missing font is a plain error, not a worker's
+    # Here, so that a missing or unfit font is a plain error, not a worker's; the workers
+    # get the chosen files.
+    config = dataclasses.replace(config, fonts=tuple(choose_fonts(config)))
     check_style(config)
     load_charset(config.charset)
     corpus_words(config.language)  # an unknown language is a plain error too

@@ -132,6 +132,8 @@ def _report_folder(tmp_path):
     (["predict", "--saved_model=/no/such/model", "x.png"], "--saved_model", "no saved_model.pb"),
     (["evaluate", "--data=/no/such/*.tfrecord"], "--data", "no files match"),
     (["synth", "--output=x", "--num_shards=-1"], "--num_shards", ""),
+    (["synth", "--output=x", "--font=/no/such.ttf"], "--font",
+     "neither a font file, a folder, 'default' nor 'system'"),
     (["synth", "--output=x", "--min_length=9", "--max_length=3"], "min_length", "more than"),
     (["train", "--lr_decay_steps=9,x"], "--lr_decay_steps", "whole numbers"),
     (["train", "--ema_decay=1.5"], "--ema_decay", ""),

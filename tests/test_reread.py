@@ -74,9 +74,8 @@ def _word_image(text: str, margin: float) -> np.ndarray:
     """`text` drawn dark on light with `margin` x its height of background on every side,
     resized to 32x128 as the reader does."""
     from PIL import Image, ImageDraw
-    from pipelines.fonts import default_fonts
-    from pipelines.synth import _load_font
-    font = _load_font(default_fonts()[0], 40)
+    from pipelines.fonts import default_fonts, load_font
+    font = load_font(default_fonts()[0], 40)
     left, top, right, bottom = font.getbbox(text)
     pad = int(margin * (bottom - top))
     image = Image.new("RGB", (right - left + 2 * pad, bottom - top + 2 * pad), (230, 225, 210))

@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw
 
 from pipelines import camera, synth, word_render
 from pipelines.fonts import (BUILTIN_FONT, BUNDLED_FACES, FONT_PACKAGES, bundled_font_folder,
-                             default_fonts, package_fonts)
+                             default_fonts, load_font, package_fonts)
 
 
 def _records(n, seed=3, workers=1, **kw):
@@ -68,7 +68,7 @@ def test_photo_effects_keep_every_box_on_its_own_glyph():
     for i in range(24):
         rng = np.random.default_rng([11, i])
         text = synth.random_text(rng, list("abcdefghijkXYZ0123456789"), 2, 9)
-        font = synth._load_font(fonts[i % len(fonts)], int(rng.integers(20, 45)))
+        font = load_font(fonts[i % len(fonts)], int(rng.integers(20, 45)))
         loose = rng.uniform(0.15, 0.8, size=4) if i % 3 == 0 else None
         variant = word_render.WordVariant(
             extra_margins=loose,
@@ -236,7 +236,7 @@ def test_photo_style_effects_on_pixels_change_a_share_of_words_and_nothing_else(
 def test_letter_spacing_moves_each_letter_by_the_given_share_of_the_font_size():
     """Without warps (clean), the gap between neighbouring letters' boxes is the advance
     plus the spacing: two spacings differ by exactly their difference x the font size."""
-    font = synth._load_font(default_fonts()[0], 30)
+    font = load_font(default_fonts()[0], 30)
     starts = {}
     for spacing in (-0.15, 0.0, 0.8):
         word = word_render.render_word("Hotel42", font, np.random.default_rng(5), clean=True,
@@ -391,3 +391,84 @@ def test_words_come_from_a_real_corpus_of_the_chosen_language():
     assert sum(t in german for t in texts) >= 6 and not any(t in ("the", "and") for t in texts)
     with pytest.raises(ValueError, match="no word list for language 'xx'"):
         _records(1, language="xx")
+
+
+def _edited_face(source: str, target, drop: str = "", capitals_for_lower: bool = False) -> str:
+    """A copy of the face at `source` whose character map lacks `drop`'s characters, or maps
+    each lower-case letter to its capital's glyph (an all-capitals face)."""
+    from fontTools.ttLib import TTFont
+    face = TTFont(source)
+    for table in face["cmap"].tables:
+        for char in drop:
+            table.cmap.pop(ord(char), None)
+        if capitals_for_lower:
+            for char in "abcdefghijklmnopqrstuvwxyz":
+                if ord(char.upper()) in table.cmap:
+                    table.cmap[ord(char)] = table.cmap[ord(char.upper())]
+    face.save(str(target))
+    return str(target)
+
+
+def test_font_folders_keep_the_faces_that_draw_and_tell_apart_what_synth_draws(tmp_path, caplog):
+    """--font=FOLDER: every face under it that has a real glyph for each character synth
+    draws, and distinct shapes for the charset's classes; the others are left out, named."""
+    import logging
+    import shutil
+    mpl = bundled_font_folder()
+    folder = tmp_path / "fonts"
+    (folder / "sub").mkdir(parents=True)
+    good = [shutil.copy(os.path.join(mpl, "cmr10.ttf"), folder / "a-cmr10.ttf"),
+            shutil.copy(os.path.join(mpl, "DejaVuSans.ttf"), folder / "sub" / "DejaVuSans.ttf")]
+    no_letters = shutil.copy(os.path.join(mpl, "STIXSizOneSymReg.ttf"), folder / "b-sym.ttf")
+    no_q = _edited_face(os.path.join(mpl, "DejaVuSerif.ttf"), folder / "c-no-q.ttf", drop="qQ")
+    no_dollar = _edited_face(os.path.join(mpl, "DejaVuSerif.ttf"), folder / "d-no-dollar.ttf",
+                             drop="$")
+    capitals = _edited_face(os.path.join(mpl, "DejaVuSans-Bold.ttf"), folder / "e-caps.ttf",
+                            capitals_for_lower=True)
+    last_resort = shutil.copy(os.path.join(mpl, "LastResortHE-Regular.ttf"), folder / "f-lr.ttf")
+    (folder / "g-broken.ttf").write_bytes(b"not a font")
+    (folder / "notes.txt").write_text("not a font file either, and not looked at")
+
+    def chosen(**kw):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="pipelines.synth"):
+            kept = synth.choose_fonts(synth.SynthConfig(fonts=(str(folder),), **kw))
+        return kept, caplog.text
+
+    kept, log_text = chosen()  # alnum36 (case folded) with unread symbols
+    assert kept == sorted(map(str, good + [capitals])), kept  # capitals read as lower case
+    assert f"{no_q} (no glyph for 2 character(s): 'Qq')" in log_text
+    assert f"{no_dollar} (no glyph for 1 character(s): '$')" in log_text
+    assert f"{no_letters} (no glyph for" in log_text
+    assert f"{last_resort} (draws 36 of 36 classes like another" in log_text
+    assert "g-broken.ttf (cannot be opened" in log_text and "notes.txt" not in log_text
+
+    kept, log_text = chosen(charset="alnum62", unread_symbols=False)
+    assert kept == sorted(map(str, good + [no_dollar])), kept  # `$` is not drawn now
+    assert f"{capitals} (draws 52 of 62 classes like another" in log_text
+
+    for workers in (1, 2):  # the workers draw with the chosen faces only
+        records = _records(12, workers=workers, fonts=(str(folder),))
+        assert all(len(r.char_boxes) == len(r.text) for r in records)
+    with pytest.raises(ValueError, match=r"no font of --font=.*b-sym.ttf \(no glyph for"):
+        synth.choose_fonts(synth.SynthConfig(fonts=(str(no_letters),)))
+
+
+def test_system_and_default_fonts_expand_in_order_each_face_once(tmp_path, monkeypatch):
+    import shutil
+    import subprocess
+    from pipelines.fonts import expand_font_specs, system_fonts
+    assert expand_font_specs([]) == expand_font_specs(["default"]) == default_fonts()
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        pytest.skip("fontconfig is not installed")
+    listed = subprocess.run([fc_list, ":", "file"], capture_output=True, text=True).stdout
+    files = sorted({line.split(":")[0] for line in listed.splitlines()
+                    if line.split(":")[0].lower().endswith((".ttf", ".otf", ".ttc", ".otc"))})
+    assert system_fonts() == files and files
+    both = expand_font_specs(["system", "default", files[0]])
+    assert both == files + default_fonts()
+    assert synth.choose_fonts(synth.SynthConfig(fonts=("system",)))  # draws with them
+    monkeypatch.setenv("PATH", str(tmp_path))  # a machine without fontconfig
+    with pytest.raises(FileNotFoundError, match="fc-list, which is not installed"):
+        system_fonts()
