@@ -287,7 +287,14 @@ def _variant(seed: int, index: int, effects: SceneEffects, font_size: int) -> Wo
         dot_pitch = max(3, round(font_size * look.uniform(*effects.dot_pitch)))
     elif outline is None and draw < effects.dot_matrix + effects.relief:
         relief = max(1, round(font_size * look.uniform(*effects.relief_depth)))
-    return WordVariant(extra_margins, outline, letter_spacing, dot_pitch, relief)
+    tight = np.random.default_rng([seed, index, 6])
+    tight_margins = None
+    if tight.random() < effects.tight_crop and extra_margins is None:
+        side, across = effects.tight_crop_side, effects.tight_crop_margin
+        tight_margins = np.array([tight.uniform(*side), tight.uniform(*across),
+                                  tight.uniform(*side), tight.uniform(*across)])
+    return WordVariant(extra_margins, outline, letter_spacing, dot_pitch, relief,
+                       tight_margins)
 
 
 def render_sample(index: int) -> WordRecord:

@@ -50,6 +50,12 @@ class SceneEffects:
     # background, and any text beside the word, continue into it).
     loose_crop: float = 0.0
     loose_crop_margin: tuple[float, float] = (0.15, 0.8)
+    # A tight crop (of the words not cropped loosely): every margin drawn from
+    # tight_crop_margin (top and bottom) and tight_crop_side (left and right) x the font size,
+    # below zero cutting into the glyphs, as annotators' and detectors' boxes cut real words.
+    tight_crop: float = 0.0
+    tight_crop_margin: tuple[float, float] = (-0.1, 0.03)
+    tight_crop_side: tuple[float, float] = (-0.04, 0.03)
     # Outlined lettering, as signs and posters draw it: the glyphs' contours in the text
     # colour, outline_width x the font size wide, and their inside a faint tint of it
     # (outline_inside: its opacity), so that the background shows through the strokes.
@@ -82,8 +88,8 @@ PLAIN = SceneEffects()
 PHOTO = SceneEffects(photo_background=0.35, texture_background=0.3, shadow=0.15, border=0.1,
                      curve=0.2, perspective=0.4, neighbours=0.35, occlusion=0.1,
                      low_resolution=0.25, min_jpeg_quality=35, poor_capture=0.25,
-                     loose_crop=0.3, outline=0.12, letter_spacing=0.2, dot_matrix=0.06,
-                     relief=0.06, motion_blur=0.08, glare=0.08)
+                     loose_crop=0.3, tight_crop=0.25, outline=0.12, letter_spacing=0.2,
+                     dot_matrix=0.06, relief=0.06, motion_blur=0.08, glare=0.08)
 STYLES = {"plain": PLAIN, "photo": PHOTO}
 
 

@@ -103,6 +103,10 @@ class WordVariant:
     letter_spacing: float | None = None  # x the font size, in place of the drawn spacing
     dot_pitch: int | None = None  # letters shown through a grid of dots this many pixels apart
     relief: int | None = None  # letters pressed into the surface, edges this many pixels wide
+    # [4] left, top, right, bottom margins x the font size in place of the drawn ones: a
+    # tight crop, as annotators and detectors cut words, below zero cutting into the glyphs
+    # (their boxes are then clipped to the image, as `convert` clips a real crop's).
+    tight_margins: np.ndarray | None = None
 
 
 @dataclasses.dataclass
@@ -122,10 +126,10 @@ def render_word(text: str, font: ImageFont.FreeTypeFont, rng: np.random.Generato
     and moves the image, the mask and the quads through the same transforms.
 
     `variant.extra_margins` widens the crop beyond its usual margins (a loose crop); the
-    canvas grows to hold them. `variant.outline` draws the letters (and any text beside
-    them) as contours, `variant.dot_pitch` as dots, `variant.relief` pressed into the
-    background; the ink mask stays the glyphs. `variant.letter_spacing` sets the letters
-    apart or crowds them."""
+    canvas grows to hold them. `variant.tight_margins` replaces them (a tight crop).
+    `variant.outline` draws the letters (and any text beside them) as contours,
+    `variant.dot_pitch` as dots, `variant.relief` pressed into the background; the ink mask
+    stays the glyphs. `variant.letter_spacing` sets the letters apart or crowds them."""
     if clean:
         effects = PLAIN
     chance = (lambda p: rng.random() < p) if not clean else (lambda p: False)
@@ -175,7 +179,7 @@ def render_word(text: str, font: ImageFont.FreeTypeFont, rng: np.random.Generato
         if chance(effects.perspective):
             layers, quads = _perspective(layers, quads, rng, fill, effects.max_perspective)
     layers, quads = _crop(layers, quads, rng, size, clean, beside=others is not None,
-                          extra=extra)
+                          extra=extra, tight=variant.tight_margins)
     image, ink = layers[0], layers[1]
     if chance(effects.occlusion):
         image = _occlude(image, quads, rng)
@@ -321,22 +325,27 @@ def _perspective(layers: list[Image.Image], quads: np.ndarray, rng: np.random.Ge
 
 
 def _crop(layers: list[Image.Image], quads: np.ndarray, rng: np.random.Generator, size: int,
-          clean: bool, beside: bool = False, extra: np.ndarray | None = None
-          ) -> tuple[list[Image.Image], np.ndarray]:
+          clean: bool, beside: bool = False, extra: np.ndarray | None = None,
+          tight: np.ndarray | None = None) -> tuple[list[Image.Image], np.ndarray]:
     """The word with margins of up to a third of the font size (wider at the sides when
-    there is text beside it, so that parts of it show), plus `extra` x the font size."""
+    there is text beside it, so that parts of it show), plus `extra` x the font size; or
+    with `tight` x the font size instead, the boxes then clipped to the crop."""
     points = quads.reshape(-1, 2)
     margins = (np.full(4, 0.15) if clean else rng.uniform(0.02, 0.35, size=4)) * size
     if beside:
         margins[[0, 2]] = rng.uniform(0.3, 0.8, size=2) * size
     if extra is not None:
         margins = margins + extra * size
+    if tight is not None:
+        margins = np.asarray(tight, np.float64) * size
     width, height = layers[0].size
     left = max(int(np.floor(points[:, 0].min() - margins[0])), 0)
     top = max(int(np.floor(points[:, 1].min() - margins[1])), 0)
     right = min(int(np.ceil(points[:, 0].max() + margins[2])), width)
     bottom = min(int(np.ceil(points[:, 1].max() + margins[3])), height)
     points = points - [left, top]
+    if tight is not None:
+        points = np.clip(points, 0, [right - left, bottom - top])
     return [layer.crop((left, top, right, bottom)) for layer in layers], points.reshape(-1, 8)
 
 

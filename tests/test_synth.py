@@ -55,9 +55,9 @@ def test_boxes_cover_the_ink_of_each_character(clean):
 def test_photo_effects_keep_every_box_on_its_own_glyph():
     """Every effect at once (photo or texture backgrounds, shadow, border, curve, outlined,
     dotted or embossed letters, letters set apart or crowded, perspective, neighbouring text,
-    occlusion, low resolution, a loose crop, motion blur, glare, a poor capture): the word's
-    own ink, moved through the same transforms, lies in its characters' boxes, and each box
-    holds its glyph's ink."""
+    occlusion, low resolution, a loose or tight crop, motion blur, glare, a poor capture): the
+    word's own ink, moved through the same transforms, lies in its characters' boxes, and each
+    box holds its glyph's ink."""
     from pipelines.synth_scene import SceneEffects
     everything = SceneEffects(photo_background=0.5, texture_background=0.5, shadow=1.0,
                               border=1.0, curve=1.0, perspective=1.0, neighbours=1.0,
@@ -70,8 +70,9 @@ def test_photo_effects_keep_every_box_on_its_own_glyph():
         text = synth.random_text(rng, list("abcdefghijkXYZ0123456789"), 2, 9)
         font = load_font(fonts[i % len(fonts)], int(rng.integers(20, 45)))
         loose = rng.uniform(0.15, 0.8, size=4) if i % 3 == 0 else None
+        tight = np.array([-0.04, -0.1, 0.0, -0.06]) if i % 3 == 1 else None  # cut into glyphs
         variant = word_render.WordVariant(
-            extra_margins=loose,
+            extra_margins=loose, tight_margins=tight,
             outline=word_render.Outline(1 + i % 4, 0.2) if i % 4 < 2 else None,
             letter_spacing=(-0.15, 0.5, 1.0, None)[i % 4],
             dot_pitch=3 + i % 3 if i % 4 == 2 else None, relief=1 + i % 3 if i % 4 == 3 else None)
@@ -132,6 +133,25 @@ def test_photo_style_crops_some_words_loosely_without_changing_the_others(monkey
         points = np.asarray(rec.char_boxes).reshape(-1, 2)
         assert points.min() >= -1 and points[:, 0].max() <= rec.width + 1
         assert points[:, 1].max() <= rec.height + 1
+
+
+def test_photo_style_crops_some_words_tightly_without_changing_the_others(monkeypatch):
+    """About a sixth of photo-style words (a quarter of those not cropped loosely) are cut
+    at their glyphs or into them, as real crops are; their boxes are clipped to the image,
+    and every other word of a seed stays as it was."""
+    changed = _changed_by("tight_crop", monkeypatch, n=120)
+    assert 0.08 < len(changed) / 120 < 0.3, len(changed)
+    narrower = [np.less(_relative_margins(a), _relative_margins(b)).all()
+                for a, b in changed if len(a.char_boxes)]
+    assert np.mean(narrower) > 0.9, narrower
+    cut = 0
+    for rec, _ in changed:
+        points = np.asarray(rec.char_boxes).reshape(-1, 2)
+        assert len(rec.char_boxes) == len(rec.text)
+        assert points.min() >= 0 and points[:, 0].max() <= rec.width
+        assert points[:, 1].max() <= rec.height
+        cut += points[:, 1].min() == 0 or points[:, 1].max() == rec.height
+    assert cut >= len(changed) // 3, cut  # glyphs cut at the top or bottom
 
 
 def _box_filter(mask: np.ndarray, size: int, reduce) -> np.ndarray:
