@@ -45,12 +45,6 @@ def glyph_shapes(path: str, chars: Iterable[str]) -> dict[str, Shape | None]:
     return shapes
 
 
-def missing_glyphs(path: str, chars: Iterable[str]) -> list[str]:
-    """The characters of `chars` (whitespace aside) that the face at `path` draws as its
-    `.notdef` glyph or as nothing, sorted. Raises OSError when the file is not a face."""
-    return [char for char, shape in glyph_shapes(path, chars).items() if shape is None]
-
-
 def confused_classes(shapes: dict[str, Shape | None], read_as: Callable[[str], str | None]
                      ) -> list[str]:
     """The classes (`read_as` of a character; None: not read) one of whose characters the
