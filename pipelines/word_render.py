@@ -336,7 +336,7 @@ def _crop(layers: list[Image.Image], quads: np.ndarray, rng: np.random.Generator
         margins[[0, 2]] = rng.uniform(0.3, 0.8, size=2) * size
     if extra is not None:
         margins = margins + extra * size
-    if tight is not None:
+    if tight is not None:  # the margins above are still drawn: later draws stay the same
         margins = np.asarray(tight, np.float64) * size
     width, height = layers[0].size
     left = max(int(np.floor(points[:, 0].min() - margins[0])), 0)
