@@ -7,6 +7,7 @@ TensorFlow-free at import time: worker processes import this module.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import io
 import logging
 import os
@@ -24,6 +25,28 @@ from pipelines.word_render import Outline, WordVariant, render_word
 from textscanner.charset import Charset, load_charset
 
 log = logging.getLogger(__name__)
+
+
+@enum.unique
+class Stream(enum.IntEnum):
+    """The random streams of a sample beside its main one, one per effect added after the
+    first, so that adding an effect left every other draw of a seed unchanged. Unique: two
+    effects drawing from one stream would draw together (a word smeared would be cut tight)."""
+
+    CAPTURE = 1
+    LOOSE_CROP = 2
+    LETTERING = 3
+    SPACING = 4
+    LOOK = 5
+    CAMERA = 6
+    TIGHT_CROP = 7
+    COLOUR = 8
+
+
+def stream(seed: int, index: int, which: Stream) -> np.random.Generator:
+    """Sample `index`'s stream `which` of the run seeded `seed`."""
+    return np.random.default_rng([seed, index, int(which)])
+
 
 # Common English and sign words: the web addresses' names, and `random_text`'s words when it
 # is given no corpus.
@@ -265,36 +288,42 @@ def init_worker(config: SynthConfig) -> None:
 def _variant(seed: int, index: int, effects: SceneEffects, font_size: int) -> WordVariant:
     """The effects added after the first: each draws from a stream of its own, so that
     adding it left every other draw of a seed unchanged."""
-    loose = np.random.default_rng([seed, index, 2])
+    loose = stream(seed, index, Stream.LOOSE_CROP)
     extra_margins = None
     if loose.random() < effects.loose_crop:
         extra_margins = loose.uniform(*effects.loose_crop_margin, size=4)
-    lettering = np.random.default_rng([seed, index, 3])
+    lettering = stream(seed, index, Stream.LETTERING)
     outline = None
     if lettering.random() < effects.outline:
         width = max(1, round(font_size * lettering.uniform(*effects.outline_width)))
         outline = Outline(width, float(lettering.uniform(*effects.outline_inside)))
-    spacing = np.random.default_rng([seed, index, 4])
+    spacing = stream(seed, index, Stream.SPACING)
     letter_spacing = None
     if spacing.random() < effects.letter_spacing:
         low, high = effects.letter_spacing_range
         crowded = spacing.random() < effects.crowded_share
         letter_spacing = float(spacing.uniform(low, 0.0) if crowded else spacing.uniform(0.0, high))
-    look = np.random.default_rng([seed, index, 5])
+    look = stream(seed, index, Stream.LOOK)
     dot_pitch = relief = None
     draw = look.random()
     if outline is None and draw < effects.dot_matrix:
         dot_pitch = max(3, round(font_size * look.uniform(*effects.dot_pitch)))
     elif outline is None and draw < effects.dot_matrix + effects.relief:
         relief = max(1, round(font_size * look.uniform(*effects.relief_depth)))
-    tight = np.random.default_rng([seed, index, 6])
+    tight = stream(seed, index, Stream.TIGHT_CROP)
     tight_margins = None
     if tight.random() < effects.tight_crop and extra_margins is None:
         side, across = effects.tight_crop_side, effects.tight_crop_margin
         tight_margins = np.array([tight.uniform(*side), tight.uniform(*across),
                                   tight.uniform(*side), tight.uniform(*across)])
+    colour = stream(seed, index, Stream.COLOUR)
+    hue_contrast = None
+    if colour.random() < effects.hue_contrast:
+        luma = colour.uniform(*effects.hue_contrast_luma) * colour.choice([-1.0, 1.0])
+        hue_contrast = (float(luma), float(colour.uniform(-np.pi / 2, np.pi / 2)),
+                        float(colour.uniform()))
     return WordVariant(extra_margins, outline, letter_spacing, dot_pitch, relief,
-                       tight_margins)
+                       tight_margins, hue_contrast)
 
 
 def render_sample(index: int) -> WordRecord:
@@ -311,11 +340,14 @@ def render_sample(index: int) -> WordRecord:
                        config.max_shear, config.blur_probability, config.noise_probability,
                        config.stroke_probability, config.max_stretch, effects, variant)
     if not config.clean:
-        word = shake_and_glare(word, np.random.default_rng([config.seed, index, 6]), effects,
+        word = shake_and_glare(word, stream(config.seed, index, Stream.CAMERA), effects,
                                font.size)
     quality = int(rng.integers(effects.min_jpeg_quality, 96))
-    capture_rng = np.random.default_rng([config.seed, index, 1])
-    if not config.clean and capture_rng.random() < effects.poor_capture:
+    capture_rng = stream(config.seed, index, Stream.CAPTURE)
+    # A word told from its background by hue is not also faded: fading takes the hue
+    # difference with the rest, and leaves nothing to read.
+    if (not config.clean and capture_rng.random() < effects.poor_capture
+            and variant.hue_contrast is None):
         word = poor_capture(word, capture_rng)
         quality = int(capture_rng.integers(*effects.poor_capture_jpeg_quality))
     out = io.BytesIO()

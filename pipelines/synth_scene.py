@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import math
 import os
 
 import numpy as np
@@ -24,6 +25,10 @@ PHOTO_NAMES = ("astronaut.png", "brick.png", "camera.png", "chelsea.png", "coffe
                "motorcycle_right.png", "rocket.jpg")
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 MIN_CONTRAST = 90.0  # luma difference between text and the background under it
+# A colour's chroma (YIQ's I and Q) and the RGB that a unit of each adds (no luma).
+RGB_TO_IQ = np.array([[0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+IQ_TO_RGB = np.array([[0.956, 0.621], [-0.272, -0.647], [-1.106, 1.703]])
+MIN_HUE_DISTANCE = 120.0  # RGB distance between text told by its hue and the background
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,6 +88,12 @@ class SceneEffects:
     motion_blur_length: tuple[float, float] = (0.06, 0.25)
     glare: float = 0.0
     glare_strength: tuple[float, float] = (0.4, 0.85)
+    # Of the words on a flat background (a photograph's or a texture's colours vary too much
+    # under a word for this), those told from it mostly by their hue, as red or blue on
+    # black, white on yellow or orange, red on blue are: the text's luma only
+    # hue_contrast_luma from the background's, where the other words keep MIN_CONTRAST.
+    hue_contrast: float = 0.0
+    hue_contrast_luma: tuple[float, float] = (25.0, 75.0)
 
 
 PLAIN = SceneEffects()
@@ -90,7 +101,8 @@ PHOTO = SceneEffects(photo_background=0.35, texture_background=0.3, shadow=0.15,
                      curve=0.2, perspective=0.4, neighbours=0.35, occlusion=0.1,
                      low_resolution=0.25, min_jpeg_quality=35, poor_capture=0.25,
                      loose_crop=0.3, tight_crop=0.25, outline=0.12, letter_spacing=0.2,
-                     dot_matrix=0.06, relief=0.06, motion_blur=0.08, glare=0.08)
+                     dot_matrix=0.06, relief=0.06, motion_blur=0.08, glare=0.08,
+                     hue_contrast=0.3)
 STYLES = {"plain": PLAIN, "photo": PHOTO}
 
 
@@ -164,3 +176,28 @@ def contrasting_colour(rng: np.random.Generator, background_luma: float
         if abs(float(colour @ LUMA) - background_luma) > MIN_CONTRAST:
             return tuple(int(v) for v in colour)
     return (0, 0, 0) if background_luma > 127 else (255, 255, 255)
+
+
+def hue_contrasting_colour(background: np.ndarray, luma_difference: float, turn: float,
+                           saturation: float) -> tuple[int, int, int] | None:
+    """A colour `luma_difference` brighter than `background` (RGB; darker when negative, or
+    when brighter would leave 0-255), with `saturation` (0-1) of the most chroma RGB allows
+    at that luma, its hue opposite the background's turned by `turn` radians (-pi/2 to pi/2);
+    None when it is not MIN_HUE_DISTANCE from the background, and so would not be read by
+    its hue."""
+    background = np.asarray(background, np.float64)
+    luma = float(background @ LUMA)
+    target = luma + luma_difference
+    if not 0.0 <= target <= 255.0:
+        target = luma - luma_difference
+    i, q = RGB_TO_IQ @ background
+    # Against a grey, any hue: `turn` spans half the circle, twice it the whole.
+    angle = math.atan2(q, i) + math.pi + turn if math.hypot(i, q) > 10 else 2 * turn
+    direction = IQ_TO_RGB @ np.array([math.cos(angle), math.sin(angle)])
+    # The most chroma along `direction` that keeps every channel within 0-255.
+    reach = min((255.0 - target) / d if d > 0 else -target / d
+                for d in direction if abs(d) > 1e-9)
+    colour = np.clip(np.round(target + saturation * reach * direction), 0, 255)
+    if np.linalg.norm(colour - background) < MIN_HUE_DISTANCE:
+        return None
+    return tuple(int(v) for v in colour)

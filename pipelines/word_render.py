@@ -15,7 +15,8 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from pipelines.rectify import apply_homography, homography
 from pipelines.synth_scene import (LUMA, PLAIN, SceneEffects, contrasting_colour,
-                                   photo_background, texture_background)
+                                   hue_contrasting_colour, photo_background,
+                                   texture_background)
 
 
 def _background(rng: np.random.Generator, size: tuple[int, int],
@@ -107,6 +108,9 @@ class WordVariant:
     # tight crop, as annotators and detectors cut words, below zero cutting into the glyphs
     # (their boxes are then clipped to the image, as `convert` clips a real crop's).
     tight_margins: np.ndarray | None = None
+    # (luma difference, hue turn in radians, saturation 0-1): on a flat background, text
+    # told from it mostly by its hue (synth_scene.hue_contrasting_colour).
+    hue_contrast: tuple[float, float, float] | None = None
 
 
 @dataclasses.dataclass
@@ -236,6 +240,12 @@ def _paint(rng: np.random.Generator, ink: Image.Image, others: Image.Image | Non
     under = float((base @ LUMA)[mask > 0.5].mean()) if (mask > 0.5).any() \
         else float((base @ LUMA).mean())
     text_colour = np.asarray(contrasting_colour(rng, under), np.float32)
+    flat = kind >= effects.photo_background + effects.texture_background
+    if variant.hue_contrast is not None and flat:
+        under_colour = (base[mask > 0.5] if (mask > 0.5).any() else base.reshape(-1, 3)).mean(0)
+        by_hue = hue_contrasting_colour(under_colour, *variant.hue_contrast)
+        if by_hue is not None:
+            text_colour = np.asarray(by_hue, np.float32)
 
     def over(image: np.ndarray, alpha: np.ndarray, colour: np.ndarray) -> np.ndarray:
         return image * (1 - alpha[..., None]) + colour * alpha[..., None]

@@ -154,6 +154,90 @@ def test_photo_style_crops_some_words_tightly_without_changing_the_others(monkey
     assert cut >= len(changed) // 3, cut  # glyphs cut at the top or bottom
 
 
+def _yiq(colour) -> np.ndarray:
+    """Luma and chroma (I, Q) of RGB colours, from the NTSC definition."""
+    return np.asarray(colour, np.float64) @ np.array(
+        [[0.299, 0.596, 0.211], [0.587, -0.274, -0.523], [0.114, -0.322, 0.312]])
+
+
+@pytest.mark.parametrize("background,luma,turn,saturation", [
+    ((200, 30, 30), 40.0, 0.0, 1.0), ((255, 200, 0), 30.0, 0.0, 0.0),
+    ((20, 40, 200), -50.0, 1.2, 0.8), ((0, 0, 0), 75.0, 0.5, 1.0),
+    ((128, 128, 128), -40.0, 1.5, 1.0), ((250, 240, 60), 60.0, 0.4, 0.6)])
+def test_a_colour_told_by_hue_keeps_the_luma_difference_and_turns_the_hue(
+        background, luma, turn, saturation):
+    """Against the YIQ definition: the colour's luma is the background's plus the difference
+    (minus it where plus leaves 0-255), its chroma points opposite the background's turned
+    by `turn` (any way for a grey), as far as RGB allows at full saturation (a channel at 0
+    or 255), and it lies MIN_HUE_DISTANCE or more from the background."""
+    from pipelines.synth_scene import MIN_HUE_DISTANCE, hue_contrasting_colour
+    colour = hue_contrasting_colour(np.array(background, float), luma, turn, saturation)
+    assert colour is not None
+    (y, i, q), (y0, i0, q0) = _yiq(colour), _yiq(background)
+    expected = y0 + luma if 0 <= y0 + luma <= 255 else y0 - luma
+    assert abs(y - expected) < 1.5, (y, expected)
+    assert np.linalg.norm(np.subtract(colour, background)) >= MIN_HUE_DISTANCE
+    if saturation == 0:
+        assert colour[0] == colour[1] == colour[2]
+        return
+    if np.hypot(i0, q0) > 10:
+        angle = np.arctan2(q, i) - (np.arctan2(q0, i0) + np.pi + turn)
+        assert abs(np.angle(np.exp(1j * angle))) < 0.05  # the same hue, within rounding
+    if saturation == 1:
+        assert min(colour) == 0 or max(colour) == 255
+
+
+def test_a_colour_that_hue_cannot_tell_apart_is_refused():
+    """A grey text a little darker than a grey background, or white's neighbourhood, where
+    RGB leaves no room for chroma, is no colour told by its hue: None (synth then keeps
+    the usual contrast)."""
+    from pipelines.synth_scene import hue_contrasting_colour
+    assert hue_contrasting_colour(np.array([128.0, 128, 128]), -40, 0.3, 0.0) is None
+    assert hue_contrasting_colour(np.array([255.0, 255, 255]), 30, 0.0, 1.0) is None
+
+
+def test_a_word_told_by_hue_is_drawn_in_that_colour_over_its_flat_background():
+    """Without warps and noise (clean), the glyphs' full-ink pixels are the colour that
+    hue_contrasting_colour gives for the flat background under them; without the variant
+    the text keeps the usual luma contrast."""
+    from pipelines.synth_scene import LUMA, MIN_CONTRAST, hue_contrasting_colour
+    font = load_font(default_fonts()[0], 32)
+    variant = word_render.WordVariant(hue_contrast=(-45.0, 0.3, 0.9))
+    checked = 0
+    for seed in range(12):
+        word = word_render.render_word("Hotel", font, np.random.default_rng(seed), clean=True,
+                                       variant=variant)
+        image = np.asarray(word.image, np.float64)
+        background = image[word.ink == 0]
+        if np.ptp(background, axis=0).max() > 0:
+            continue  # a gradient or a texture: the colour is the mean under the glyphs
+        expected = hue_contrasting_colour(background[0], *variant.hue_contrast)
+        if expected is None:
+            continue
+        np.testing.assert_array_equal(image[word.ink == 255], np.broadcast_to(
+            expected, image[word.ink == 255].shape))
+        usual = word_render.render_word("Hotel", font, np.random.default_rng(seed), clean=True)
+        usual_text = np.asarray(usual.image, np.float64)[usual.ink == 255][0]
+        assert abs((usual_text - background[0]) @ LUMA) > MIN_CONTRAST
+        checked += 1
+    assert checked >= 3, checked
+
+
+def test_photo_style_tells_some_words_by_hue_without_changing_the_others(monkeypatch):
+    """About a tenth of photo-style words (0.3 of those on a flat background) are told
+    from it by hue; only their pixels change, but for those that would have been captured
+    poorly (saved small), which are not (faded, they would keep nothing to read); every
+    other word stays as it was."""
+    changed = _changed_by("hue_contrast", monkeypatch, n=160)
+    assert 0.03 < len(changed) / 160 < 0.25, len(changed)
+    for rec, usual in changed:
+        assert rec.text == usual.text
+        if (rec.width, rec.height) != (usual.width, usual.height):
+            assert usual.height <= 32 and usual.height <= rec.height
+            continue
+        np.testing.assert_array_equal(rec.char_boxes, usual.char_boxes)
+
+
 def _box_filter(mask: np.ndarray, size: int, reduce) -> np.ndarray:
     windows = np.lib.stride_tricks.sliding_window_view(np.pad(mask, size // 2), (size, size))
     return reduce(windows, axis=(-2, -1))
