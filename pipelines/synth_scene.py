@@ -1,8 +1,8 @@
 """What makes a synthetic word look photographed: natural-image and procedural backgrounds, a
-text colour chosen against the background under the word, shadows and borders, curved
-baselines, outlined, dotted, embossed and spaced-out lettering, perspective, neighbouring
-text, occlusion, loose and tight crops, low resolution, and what the camera adds
-(pipelines/camera.py).
+text colour chosen against the background under the word (by its lightness, or for some
+words on a flat background by its hue), shadows and borders, curved baselines, outlined,
+dotted, embossed and spaced-out lettering, perspective, neighbouring text, occlusion, loose
+and tight crops, low resolution, and what the camera adds (pipelines/camera.py).
 
 The photographs are those scikit-image (a dependency) ships in its package: the same files
 on every machine, never fetched at run time. TensorFlow-free: synth's workers import it.
