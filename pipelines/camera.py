@@ -85,4 +85,4 @@ def poor_capture(word: RenderedWord, rng: np.random.Generator) -> RenderedWord:
     quads[:, 1::2] *= height / image.height
     ink = Image.fromarray(word.ink).resize((width, height), Image.Resampling.BILINEAR)
     return RenderedWord(image.resize((width, height), Image.Resampling.BILINEAR),
-                        quads.astype(np.float32), np.asarray(ink))
+                        quads.astype(np.float32), np.asarray(ink), word.hued)

@@ -347,7 +347,7 @@ def render_sample(index: int) -> WordRecord:
     # A word told from its background by hue is not also faded: fading takes the hue
     # difference with the rest, and leaves nothing to read.
     if (not config.clean and capture_rng.random() < effects.poor_capture
-            and variant.hue_contrast is None):
+            and not word.hued):
         word = poor_capture(word, capture_rng)
         quality = int(capture_rng.integers(*effects.poor_capture_jpeg_quality))
     out = io.BytesIO()

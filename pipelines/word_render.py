@@ -118,6 +118,7 @@ class RenderedWord:
     image: Image.Image
     quads: np.ndarray  # [len(text), 8] float32, each character's quadrilateral
     ink: np.ndarray  # [h, w] uint8, the word's own glyphs (not shadows or neighbours)
+    hued: bool = False  # the text told from its background by hue (WordVariant.hue_contrast)
 
 
 def render_word(text: str, font: ImageFont.FreeTypeFont, rng: np.random.Generator,
@@ -173,7 +174,7 @@ def render_word(text: str, font: ImageFont.FreeTypeFont, rng: np.random.Generato
                          spacing + float(rng.uniform(0.2, 0.4)) * size) \
         if chance(effects.neighbours) else None
 
-    image, fill = _paint(rng, ink, others, effects, chance, size, variant)
+    image, fill, hued = _paint(rng, ink, others, effects, chance, size, variant)
     layers = [image, ink] + ([others] if others is not None else [])
     if max_stretch > 0 and not clean:
         factor = float(np.exp(rng.uniform(-1, 1) * np.log1p(max_stretch)))
@@ -198,7 +199,7 @@ def render_word(text: str, font: ImageFont.FreeTypeFont, rng: np.random.Generato
         array = np.asarray(image, np.float32)
         array += rng.normal(0, rng.uniform(2, 10), size=array.shape)
         image = Image.fromarray(np.clip(array, 0, 255).astype(np.uint8))
-    return RenderedWord(image, quads.astype(np.float32), np.asarray(ink))
+    return RenderedWord(image, quads.astype(np.float32), np.asarray(ink), hued)
 
 
 def _neighbours(font: ImageFont.FreeTypeFont, rng: np.random.Generator, size: tuple[int, int],
@@ -223,9 +224,10 @@ def _neighbours(font: ImageFont.FreeTypeFont, rng: np.random.Generator, size: tu
 
 def _paint(rng: np.random.Generator, ink: Image.Image, others: Image.Image | None,
            effects: SceneEffects, chance, size: int, variant: WordVariant = WordVariant()
-           ) -> tuple[Image.Image, tuple[int, ...]]:
-    """The background with the text composited over it (shadow and border first), and the
-    background's mean colour, which fills what transforms uncover."""
+           ) -> tuple[Image.Image, tuple[int, ...], bool]:
+    """The background with the text composited over it (shadow and border first), the
+    background's mean colour, which fills what transforms uncover, and whether the text is
+    told from the background by hue."""
     width, height = ink.size
     kind = rng.random()
     if kind < effects.photo_background:
@@ -241,6 +243,7 @@ def _paint(rng: np.random.Generator, ink: Image.Image, others: Image.Image | Non
         else float((base @ LUMA).mean())
     text_colour = np.asarray(contrasting_colour(rng, under), np.float32)
     flat = kind >= effects.photo_background + effects.texture_background
+    by_hue = None
     if variant.hue_contrast is not None and flat:
         under_colour = (base[mask > 0.5] if (mask > 0.5).any() else base.reshape(-1, 3)).mean(0)
         by_hue = hue_contrasting_colour(under_colour, *variant.hue_contrast)
@@ -270,7 +273,8 @@ def _paint(rng: np.random.Generator, ink: Image.Image, others: Image.Image | Non
     if variant.relief is not None:  # after the colours, drawn anyway to keep the boxes as they were
         image = relief(base, mask, variant.relief)
     fill = tuple(int(v) for v in np.clip(base.reshape(-1, 3).mean(0), 0, 255))
-    return Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)), fill
+    hued = by_hue is not None and variant.relief is None  # relief draws no text colour
+    return Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)), fill, hued
 
 
 def _fills(layers: list[Image.Image], fill: tuple[int, ...]) -> list:

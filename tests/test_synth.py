@@ -238,6 +238,19 @@ def test_photo_style_tells_some_words_by_hue_without_changing_the_others(monkeyp
         np.testing.assert_array_equal(rec.char_boxes, usual.char_boxes)
 
 
+def test_words_on_photographs_are_drawn_as_without_the_hue_contrast(monkeypatch):
+    """The hue contrast is for flat backgrounds: where every background is a photograph,
+    drawing it for every word changes no record (not even which are captured poorly)."""
+    import dataclasses
+    from pipelines.synth_scene import PHOTO
+    on_photos = dataclasses.replace(PHOTO, photo_background=1.0, hue_contrast=1.0)
+    monkeypatch.setitem(synth.STYLES, "photo", on_photos)
+    with_variant = _records(60, style="photo")
+    monkeypatch.setitem(synth.STYLES, "photo", dataclasses.replace(on_photos, hue_contrast=0.0))
+    without = _records(60, style="photo")
+    assert [r.image for r in with_variant] == [r.image for r in without]
+
+
 def _box_filter(mask: np.ndarray, size: int, reduce) -> np.ndarray:
     windows = np.lib.stride_tricks.sliding_window_view(np.pad(mask, size // 2), (size, size))
     return reduce(windows, axis=(-2, -1))
