@@ -46,17 +46,23 @@ def crop_size(quad: np.ndarray) -> tuple[int, int]:
     return int(round(width)), int(round(height))
 
 
+def is_convex_clockwise(quad: np.ndarray) -> bool:
+    """Whether the quadrilateral [4, 2] turns the same way at every corner: clockwise on
+    screen (image coordinates, y down), convex, its sides not crossing."""
+    edges = np.roll(quad, -1, axis=0) - quad
+    turns = edges[:, 0] * np.roll(edges, -1, axis=0)[:, 1] \
+        - edges[:, 1] * np.roll(edges, -1, axis=0)[:, 0]
+    return bool(np.all(turns > 0))
+
+
 def check_word_quad(quad: np.ndarray, width: int, height: int) -> None:
     """Raises RecordError unless `quad` [4, 2] is a convex clockwise quadrilateral (in image
     coordinates, y down) of usable size lying mostly inside a `width x height` image."""
     if not np.all(np.isfinite(quad)):
         raise RecordError("bad_boxes", f"word box {quad.reshape(-1).tolist()} has non-finite "
                                        "values")
-    edges = np.roll(quad, -1, axis=0) - quad
-    turns = edges[:, 0] * np.roll(edges, -1, axis=0)[:, 1] \
-        - edges[:, 1] * np.roll(edges, -1, axis=0)[:, 0]
     crop_w, crop_h = crop_size(quad)
-    if not np.all(turns > 0) or min(crop_w, crop_h) < MIN_SIDE:
+    if not is_convex_clockwise(quad) or min(crop_w, crop_h) < MIN_SIDE:
         raise RecordError("degenerate_box", f"word box {np.round(quad, 1).tolist()} is not a "
                                             "convex clockwise quadrilateral of at least "
                                             f"{MIN_SIDE}x{MIN_SIDE} pixels")
