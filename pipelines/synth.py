@@ -41,6 +41,7 @@ class Stream(enum.IntEnum):
     CAMERA = 6
     TIGHT_CROP = 7
     COLOUR = 8
+    TILT = 9
 
 
 def stream(seed: int, index: int, which: Stream) -> np.random.Generator:
@@ -322,8 +323,12 @@ def _variant(seed: int, index: int, effects: SceneEffects, font_size: int) -> Wo
         luma = colour.uniform(*effects.hue_contrast_luma) * colour.choice([-1.0, 1.0])
         hue_contrast = (float(luma), float(colour.uniform(-np.pi / 2, np.pi / 2)),
                         float(colour.uniform()))
+    tilt = stream(seed, index, Stream.TILT)
+    rotation = None
+    if tilt.random() < effects.tilt:
+        rotation = float(tilt.uniform(*effects.tilt_degrees) * tilt.choice([-1.0, 1.0]))
     return WordVariant(extra_margins, outline, letter_spacing, dot_pitch, relief,
-                       tight_margins, hue_contrast)
+                       tight_margins, hue_contrast, rotation)
 
 
 def render_sample(index: int) -> WordRecord:

@@ -94,6 +94,11 @@ class SceneEffects:
     # hue_contrast_luma from the background's, where the other words keep MIN_CONTRAST.
     hue_contrast: float = 0.0
     hue_contrast_luma: tuple[float, float] = (25.0, 75.0)
+    # Words turned further than `synth`'s usual few degrees: by tilt_degrees either way, as
+    # a word on a tilted sign, or in a photograph held askew, lies in the upright box that
+    # annotators and detectors draw around it (the crop stays upright around the word).
+    tilt: float = 0.0
+    tilt_degrees: tuple[float, float] = (5.0, 15.0)
 
 
 PLAIN = SceneEffects()
@@ -102,7 +107,7 @@ PHOTO = SceneEffects(photo_background=0.35, texture_background=0.3, shadow=0.15,
                      low_resolution=0.25, min_jpeg_quality=35, poor_capture=0.25,
                      loose_crop=0.3, tight_crop=0.25, outline=0.12, letter_spacing=0.2,
                      dot_matrix=0.06, relief=0.06, motion_blur=0.08, glare=0.08,
-                     hue_contrast=0.3)
+                     hue_contrast=0.3, tilt=0.15)
 STYLES = {"plain": PLAIN, "photo": PHOTO}
 
 

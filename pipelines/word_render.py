@@ -111,6 +111,7 @@ class WordVariant:
     # (luma difference, hue turn in radians, saturation 0-1): on a flat background, text
     # told from it mostly by its hue (synth_scene.hue_contrasting_colour).
     hue_contrast: tuple[float, float, float] | None = None
+    rotation: float | None = None  # degrees, in place of the drawn rotation (a tilted word)
 
 
 @dataclasses.dataclass
@@ -134,7 +135,8 @@ def render_word(text: str, font: ImageFont.FreeTypeFont, rng: np.random.Generato
     canvas grows to hold them. `variant.tight_margins` replaces them (a tight crop).
     `variant.outline` draws the letters (and any text beside them) as contours,
     `variant.dot_pitch` as dots, `variant.relief` pressed into the background; the ink mask
-    stays the glyphs. `variant.letter_spacing` sets the letters apart or crowds them."""
+    stays the glyphs. `variant.letter_spacing` sets the letters apart or crowds them;
+    `variant.rotation` turns the word further than `max_rotation`."""
     if clean:
         effects = PLAIN
     chance = (lambda p: rng.random() < p) if not clean else (lambda p: False)
@@ -180,7 +182,8 @@ def render_word(text: str, font: ImageFont.FreeTypeFont, rng: np.random.Generato
         factor = float(np.exp(rng.uniform(-1, 1) * np.log1p(max_stretch)))
         layers, quads = _stretch(layers, quads, factor)
     if not clean:
-        layers, quads = _warp(layers, quads, rng, fill, max_rotation, max_shear)
+        layers, quads = _warp(layers, quads, rng, fill, max_rotation, max_shear,
+                              variant.rotation)
         if chance(effects.perspective):
             layers, quads = _perspective(layers, quads, rng, fill, effects.max_perspective)
     layers, quads = _crop(layers, quads, rng, size, clean, beside=others is not None,
@@ -306,10 +309,13 @@ def _transform(layers: list[Image.Image], quads: np.ndarray, forward: np.ndarray
 
 
 def _warp(layers: list[Image.Image], quads: np.ndarray, rng: np.random.Generator,
-          fill: tuple[int, ...], max_rotation: float, max_shear: float
-          ) -> tuple[list[Image.Image], np.ndarray]:
-    """Small rotation and shear about the centre; the quads move with the pixels."""
-    angle = np.deg2rad(rng.uniform(-max_rotation, max_rotation))
+          fill: tuple[int, ...], max_rotation: float, max_shear: float,
+          rotation: float | None = None) -> tuple[list[Image.Image], np.ndarray]:
+    """Small rotation (`rotation` degrees instead, when given) and shear about the centre;
+    the quads move with the pixels."""
+    angle = np.deg2rad(rng.uniform(-max_rotation, max_rotation))  # drawn all the same
+    if rotation is not None:
+        angle = np.deg2rad(rotation)
     shear = rng.uniform(-max_shear, max_shear)
     cos, sin = np.cos(angle), np.sin(angle)
     linear = np.array([[cos, -sin], [sin, cos]]) @ np.array([[1.0, shear], [0.0, 1.0]])

@@ -154,6 +154,30 @@ def test_photo_style_crops_some_words_tightly_without_changing_the_others(monkey
     assert cut >= len(changed) // 3, cut  # glyphs cut at the top or bottom
 
 
+def _top_edge_degrees(rec) -> float:
+    """The angle of the longest character box's top edge, clockwise on screen."""
+    quads = np.asarray(rec.char_boxes).reshape(-1, 4, 2)
+    edges = quads[:, 1] - quads[:, 0]
+    dx, dy = edges[np.argmax(np.hypot(edges[:, 0], edges[:, 1]))]
+    return float(np.degrees(np.arctan2(dy, dx)))
+
+
+def test_photo_style_tilts_some_words_without_changing_the_others(monkeypatch):
+    """About a seventh of photo-style words are turned by 5-15 degrees instead of at most
+    4, their boxes turned with them and inside the upright crop; every other word of a seed
+    stays as it was."""
+    changed = _changed_by("tilt", monkeypatch, n=120)
+    assert 0.06 < len(changed) / 120 < 0.3, len(changed)
+    tilted = [abs(_top_edge_degrees(a)) for a, _ in changed if len(a.char_boxes)]
+    usual = [abs(_top_edge_degrees(b)) for _, b in changed if len(b.char_boxes)]
+    assert np.mean([4.5 < t < 17 for t in tilted]) > 0.8, tilted
+    assert np.mean([u < 6 for u in usual]) > 0.8, usual
+    for rec, _ in changed:
+        points = np.asarray(rec.char_boxes).reshape(-1, 2)
+        assert points.min() >= -1 and points[:, 0].max() <= rec.width + 1
+        assert points[:, 1].max() <= rec.height + 1
+
+
 def _yiq(colour) -> np.ndarray:
     """Luma and chroma (I, Q) of RGB colours, from the NTSC definition."""
     return np.asarray(colour, np.float64) @ np.array(
