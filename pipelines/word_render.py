@@ -313,7 +313,8 @@ def _warp(layers: list[Image.Image], quads: np.ndarray, rng: np.random.Generator
           rotation: float | None = None) -> tuple[list[Image.Image], np.ndarray]:
     """Small rotation (`rotation` degrees instead, when given) and shear about the centre;
     the quads move with the pixels."""
-    angle = np.deg2rad(rng.uniform(-max_rotation, max_rotation))  # drawn all the same
+    # drawn all the same, so that every later draw from rng stays as it was
+    angle = np.deg2rad(rng.uniform(-max_rotation, max_rotation))
     if rotation is not None:
         angle = np.deg2rad(rotation)
     shear = rng.uniform(-max_shear, max_shear)
